@@ -1,0 +1,370 @@
+// Package awsauth turns a credential source (stored keys, GitHub OIDC, a token
+// file or chained credentials) into verified temporary credentials for the
+// deploy role, masking every secret as soon as it exists.
+package awsauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
+)
+
+// STSAPI is the subset of the STS client the action uses.
+type STSAPI interface {
+	AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleOutput, error)
+	AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error)
+	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
+// Logger is what the flow needs of the job log.
+type Logger interface {
+	Mask(secret string)
+	Infof(format string, args ...any)
+	Debugf(format string, args ...any)
+	Warningf(format string, args ...any)
+}
+
+// TokenSource fetches a GitHub OIDC token; each call must return a fresh one.
+type TokenSource interface {
+	Fetch(ctx context.Context, audience string) (string, error)
+}
+
+// Credentials are verified temporary (or validated static) credentials.
+type Credentials struct {
+	AccessKeyID, SecretAccessKey, SessionToken string
+	Expiration                                 time.Time // zero for static keys
+	Account, ARN                               string
+}
+
+// Provider returns the credentials as an SDK provider.
+func (c *Credentials) Provider() aws.CredentialsProvider {
+	return aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
+			CanExpire: !c.Expiration.IsZero(), Expires: c.Expiration, Source: "aws-assume-deploy"}, nil
+	}))
+}
+
+// Assumer runs the credential flow. Every dependency is injected.
+type Assumer struct {
+	// NewSTS returns an STS client signing with creds; nil creds means an
+	// anonymous client (AssumeRoleWithWebIdentity is unsigned).
+	NewSTS   func(creds aws.CredentialsProvider) STSAPI
+	Tokens   TokenSource
+	ReadFile func(string) ([]byte, error)
+	Log      Logger
+	Sleep    func(context.Context, time.Duration) error
+	Now      func() time.Time
+	Backoff  retry.BackoffDelayer // nil: the SDK's exponential jitter
+	Budget   Budget
+	GitHub   GitHub
+	// Workspace resolves a relative web-identity-token-file.
+	Workspace string
+	// SessionDiscriminator tells matrix jobs apart in the default session name.
+	SessionDiscriminator string
+}
+
+// Run obtains and verifies credentials for cfg. Nothing is written anywhere;
+// the caller exports the result.
+func (a *Assumer) Run(ctx context.Context, cfg *config.Config) (*Credentials, error) {
+	budget := a.Budget
+	if budget.Total <= 0 {
+		budget.Total = 30 * time.Second
+	}
+	if cfg.ActionTimeout > 0 {
+		budget.Total = cfg.ActionTimeout
+	}
+	if budget.PerAttempt <= 0 {
+		budget.PerAttempt = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, budget.Total)
+	defer cancel()
+	r := newRetryer(cfg.RetryMaxAttempts, a.Backoff, a.Sleep, a.Now, a.Log)
+	f := &flow{Assumer: a, cfg: cfg, r: r, per: budget.PerAttempt}
+	return f.run(ctx)
+}
+
+type flow struct {
+	*Assumer
+	cfg *config.Config
+	r   *retryer
+	per time.Duration
+}
+
+func (f *flow) run(ctx context.Context) (*Credentials, error) {
+	cfg := f.cfg
+	// Mask what the user gave us before any call could echo it.
+	for _, s := range []string{cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken, cfg.IDTokenRequestToken} {
+		if s != "" {
+			f.Log.Mask(s)
+		}
+	}
+	var source aws.CredentialsProvider
+	if cfg.Source == config.SourceKeys || cfg.Source == config.SourceChaining {
+		source = aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, SessionToken: cfg.SessionToken, Source: "input"}, nil
+		}))
+	}
+	roleARN := cfg.RoleARN
+	if cfg.RoleName == "" {
+		// Stored keys and no role: validate and export them as they are.
+		f.Log.Infof("No role-to-assume: validating the given keys and exporting them as they are")
+		id, err := f.callerIdentity(ctx, f.NewSTS(source), "checking the given keys")
+		if err != nil {
+			return nil, err
+		}
+		c := &Credentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, SessionToken: cfg.SessionToken, Account: aws.ToString(id.Account), ARN: aws.ToString(id.Arn)}
+		return c, f.checkAccount(c)
+	}
+	if roleARN == "" {
+		id, err := f.callerIdentity(ctx, f.NewSTS(source), "finding the source account for role "+cfg.RoleName)
+		if err != nil {
+			return nil, err
+		}
+		part := config.PartitionOf(cfg.Region)
+		roleARN = fmt.Sprintf("arn:%s:iam::%s:role/%s", part, aws.ToString(id.Account), cfg.RoleName)
+		f.Log.Infof("Resolved role-to-assume %s to %s", cfg.RoleName, roleARN)
+	}
+	session := cfg.RoleSessionName
+	if session == "" {
+		session = DefaultSessionName(f.GitHub, f.SessionDiscriminator)
+	}
+
+	var creds *ststypes.Credentials
+	var err error
+	switch cfg.Source {
+	case config.SourceOIDC, config.SourceTokenFile:
+		creds, err = f.assumeWithWebIdentity(ctx, roleARN, session)
+	default:
+		creds, err = f.assumeRole(ctx, f.NewSTS(source), roleARN, session)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := &Credentials{AccessKeyID: aws.ToString(creds.AccessKeyId), SecretAccessKey: aws.ToString(creds.SecretAccessKey), SessionToken: aws.ToString(creds.SessionToken), Expiration: aws.ToTime(creds.Expiration)}
+	// The secrets exist now: mask them before anything else happens.
+	f.Log.Mask(c.AccessKeyID)
+	f.Log.Mask(c.SecretAccessKey)
+	f.Log.Mask(c.SessionToken)
+	if err := checkCredentialShape(c); err != nil {
+		return nil, err
+	}
+
+	// Confirm the account and role before anything is written. IAM is
+	// eventually consistent: a brand-new session can be refused for a moment
+	// (configure-aws-credentials#1681), so this call retries that too.
+	id, err := f.callerIdentity(ctx, f.NewSTS(c.Provider()), "confirming the assumed role")
+	if err != nil {
+		return nil, err
+	}
+	c.Account, c.ARN = aws.ToString(id.Account), aws.ToString(id.Arn)
+	if cfg.MaskAccountID {
+		f.Log.Mask(c.Account)
+		f.Log.Mask(c.ARN)
+	}
+	if err := f.checkAccount(c); err != nil {
+		return nil, err
+	}
+	if want := roleNameOf(roleARN); !strings.Contains(c.ARN, ":assumed-role/"+want+"/") {
+		return nil, fmt.Errorf("confirming the assumed role: STS reports the caller as %s, not a session of role %s; check sts-endpoint and AWS_ENDPOINT_URL*", c.ARN, want)
+	}
+	f.Log.Infof("Assumed %s (account %s), session %s, valid until %s", c.ARN, c.Account, session, c.Expiration.UTC().Format(time.RFC3339))
+	return c, nil
+}
+
+func roleNameOf(arn string) string {
+	return arn[strings.LastIndex(arn, "/")+1:]
+}
+
+func (f *flow) checkAccount(c *Credentials) error {
+	if len(f.cfg.AllowedAccountIDs) > 0 && !slices.Contains(f.cfg.AllowedAccountIDs, c.Account) {
+		acct := c.Account
+		if f.cfg.MaskAccountID {
+			acct = "(masked)"
+		}
+		return fmt.Errorf("the credentials belong to account %s, which is not in allowed-account-ids; check role-to-assume or add the account to allowed-account-ids", acct)
+	}
+	return nil
+}
+
+// checkCredentialShape refuses credentials that could corrupt the env file or
+// the log: the writer would refuse them too, but this names the cause.
+func checkCredentialShape(c *Credentials) error {
+	if c.AccessKeyID == "" || c.SecretAccessKey == "" || strings.ContainsAny(c.AccessKeyID+c.SecretAccessKey+c.SessionToken, "\r\n") {
+		return errors.New("STS returned malformed credentials (empty, or containing a line break); refusing to export them")
+	}
+	return nil
+}
+
+func (f *flow) callerIdentity(ctx context.Context, client STSAPI, what string) (*sts.GetCallerIdentityOutput, error) {
+	var out *sts.GetCallerIdentityOutput
+	err := f.r.do(ctx, what, f.per, func(ctx context.Context, attempt int) error {
+		var err error
+		out, err = client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil && what == "confirming the assumed role" && attempt < 3 && apiCode(err) == "InvalidClientTokenId" {
+			return retryableError{err}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, explain(err, f.cfg, what, "", nil)
+	}
+	return out, nil
+}
+
+// retryableError marks an error the SDK would not retry but we know is transient.
+type retryableError struct{ error }
+
+func (e retryableError) Unwrap() error { return e.error }
+
+// RetryableError tells the SDK's retryer to retry it.
+func (e retryableError) RetryableError() bool { return true }
+
+func (f *flow) assumeRole(ctx context.Context, client STSAPI, roleARN, session string) (*ststypes.Credentials, error) {
+	cfg := f.cfg
+	in := &sts.AssumeRoleInput{
+		RoleArn:         aws.String(roleARN),
+		RoleSessionName: aws.String(session),
+		DurationSeconds: aws.Int32(int32(cfg.Duration / time.Second)),
+	}
+	if cfg.ExternalID != "" {
+		in.ExternalId = aws.String(cfg.ExternalID)
+	}
+	if cfg.InlineSessionPolicy != "" {
+		in.Policy = aws.String(cfg.InlineSessionPolicy)
+	}
+	for _, p := range cfg.ManagedSessionPolicies {
+		in.PolicyArns = append(in.PolicyArns, ststypes.PolicyDescriptorType{Arn: aws.String(p)})
+	}
+	var optional []config.Tag
+	if !cfg.SkipSessionTagging {
+		var required []config.Tag
+		required, optional = SessionTags(f.GitHub, cfg.CustomTags)
+		setTags(in, append(required, optional...), cfg.TransitiveTagKeys)
+	}
+	f.Log.Infof("Assuming role %s with %s (session %s, %d s)", roleARN, cfg.Source, session, int(cfg.Duration/time.Second))
+	var out *sts.AssumeRoleOutput
+	call := func() error {
+		return f.r.do(ctx, "assuming role "+roleARN, f.per, func(ctx context.Context, _ int) error {
+			var err error
+			out, err = client.AssumeRole(ctx, in)
+			return err
+		})
+	}
+	err := call()
+	if apiCode(err) == "PackedPolicyTooLarge" && len(optional) > 0 {
+		f.Log.Warningf("STS says the session tags and policies are too large (%s); retrying once without the optional tags %s", shortMessage(err), tagKeys(optional))
+		required, _ := SessionTags(f.GitHub, cfg.CustomTags)
+		setTags(in, required, cfg.TransitiveTagKeys)
+		err = call()
+	}
+	if err != nil {
+		return nil, explain(err, cfg, "assuming role "+roleARN, roleARN, nil)
+	}
+	return out.Credentials, nil
+}
+
+func setTags(in *sts.AssumeRoleInput, tags []config.Tag, transitive []string) {
+	in.Tags, in.TransitiveTagKeys = nil, nil
+	have := map[string]bool{}
+	for _, t := range tags {
+		in.Tags = append(in.Tags, ststypes.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)})
+		have[strings.ToLower(t.Key)] = true
+	}
+	for _, k := range transitive {
+		if have[strings.ToLower(k)] {
+			in.TransitiveTagKeys = append(in.TransitiveTagKeys, k)
+		}
+	}
+}
+
+func tagKeys(ts []config.Tag) string {
+	keys := make([]string, len(ts))
+	for i, t := range ts {
+		keys[i] = t.Key
+	}
+	return strings.Join(keys, ", ")
+}
+
+func (f *flow) assumeWithWebIdentity(ctx context.Context, roleARN, session string) (*ststypes.Credentials, error) {
+	cfg := f.cfg
+	client := f.NewSTS(nil)
+	in := &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn:         aws.String(roleARN),
+		RoleSessionName: aws.String(session),
+		DurationSeconds: aws.Int32(int32(cfg.Duration / time.Second)),
+	}
+	if cfg.InlineSessionPolicy != "" {
+		in.Policy = aws.String(cfg.InlineSessionPolicy)
+	}
+	for _, p := range cfg.ManagedSessionPolicies {
+		in.PolicyArns = append(in.PolicyArns, ststypes.PolicyDescriptorType{Arn: aws.String(p)})
+	}
+	f.Log.Infof("Assuming role %s with %s (session %s, %d s)", roleARN, cfg.Source, session, int(cfg.Duration/time.Second))
+	var token string
+	var out *sts.AssumeRoleWithWebIdentityOutput
+	err := f.r.do(ctx, "assuming role "+roleARN+" with web identity", f.per, func(ctx context.Context, attempt int) error {
+		// A fresh token every attempt: GitHub's tokens live five minutes.
+		var err error
+		token, err = f.token(ctx)
+		if err != nil {
+			return err
+		}
+		in.WebIdentityToken = aws.String(token)
+		out, err = client.AssumeRoleWithWebIdentity(ctx, in)
+		return err
+	})
+	if err != nil {
+		return nil, explain(err, cfg, "assuming role "+roleARN+" with web identity", roleARN, claimsOf(token))
+	}
+	return out.Credentials, nil
+}
+
+func (f *flow) token(ctx context.Context) (string, error) {
+	if f.cfg.Source == config.SourceOIDC {
+		return f.Tokens.Fetch(ctx, f.cfg.Audience)
+	}
+	p := f.cfg.WebIdentityTokenFile
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(f.Workspace, p)
+	}
+	b, err := f.ReadFile(p)
+	if err != nil {
+		return "", fmt.Errorf("reading web-identity-token-file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok != "" {
+		f.Log.Mask(tok)
+	}
+	if len(tok) < 4 || len(tok) > 20000 {
+		return "", errors.New("web-identity-token-file does not hold a token (4-20000 characters); check the path")
+	}
+	return tok, nil
+}
+
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func shortMessage(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorMessage()
+	}
+	return err.Error()
+}

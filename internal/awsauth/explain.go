@@ -1,0 +1,165 @@
+package awsauth
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
+)
+
+// Claims are the non-secret claims of a GitHub OIDC token, shown when a trust
+// policy does not match.
+type Claims map[string]string
+
+// claimsOf decodes the payload of a JWT without verifying it: it only serves
+// to explain a refusal. The signature (the secret part) is never shown.
+func claimsOf(token string) Claims {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil
+	}
+	var raw map[string]any
+	if json.Unmarshal(b, &raw) != nil {
+		return nil
+	}
+	c := Claims{}
+	for _, k := range []string{"iss", "aud", "sub", "repository", "ref", "environment", "job_workflow_ref", "event_name"} {
+		if v, ok := raw[k]; ok {
+			c[k] = gha.Neutralize(fmt.Sprint(v))
+		}
+	}
+	return c
+}
+
+// explain turns an STS failure into a message that says what to do next.
+func explain(err error, cfg *config.Config, what, roleARN string, claims Claims) error {
+	code, msg := apiCode(err), shortMessage(err)
+	var hint string
+	switch code {
+	case "AccessDenied":
+		switch {
+		case cfg.Source == config.SourceOIDC || cfg.Source == config.SourceTokenFile:
+			hint = oidcDenied(claims, roleARN)
+		case strings.Contains(msg, "sts:TagSession"):
+			hint = "the role's trust policy allows sts:AssumeRole but not sts:TagSession. Add \"sts:TagSession\" to the trust policy's Action, or set role-skip-session-tagging: true"
+		default:
+			hint = "the source identity may not assume this role. The role's trust policy must name the IAM user (Principal) and allow sts:AssumeRole (and sts:TagSession), and the user's policy must allow sts:AssumeRole on " + roleARN
+		}
+	case "InvalidClientTokenId":
+		hint = "aws-access-key-id is unknown or inactive: check the secret holds the current key of the deploy user (IAM > Users > Security credentials) and that it was not rotated or deleted"
+	case "SignatureDoesNotMatch":
+		hint = "aws-secret-access-key does not match aws-access-key-id: store the secret again, without spaces or line breaks, and make sure both secrets come from the same key"
+	case "ExpiredToken":
+		hint = "the source session token has expired: refresh aws-session-token, or with role-chaining make sure the previous step's session is still valid"
+	case "ExpiredTokenException":
+		hint = "GitHub's OIDC token expired before STS saw it (tokens live 5 minutes); check the runner's clock and lower retry-max-attempts / action-timeout-s"
+	case "IDPCommunicationError":
+		hint = "AWS could not reach GitHub's OIDC provider; this is usually transient, re-run the job"
+	case "InvalidIdentityToken":
+		switch {
+		case strings.Contains(msg, "verification key"):
+			hint = "AWS could not fetch GitHub's signing keys (transient, common with many parallel jobs); re-run the job"
+		case strings.Contains(msg, "No OpenIDConnect provider"):
+			hint = fmt.Sprintf("the account has no IAM OIDC provider for GitHub: create one for %s with client id (audience) %s (iam/bootstrap.yaml in this repository does it)", issuer(claims), cfg.Audience)
+		case strings.Contains(msg, "audience"):
+			hint = fmt.Sprintf("the token's audience %q is not a client id of the IAM OIDC provider; add it to the provider's client ids or set the audience input to one (sts.amazonaws.com by default)", cfg.Audience)
+		default:
+			hint = "STS rejected the token; check the IAM OIDC provider's URL and client ids"
+		}
+	case "IDPRejectedClaim":
+		hint = "the identity provider rejected the token's claims"
+	case "RegionDisabledException":
+		hint = fmt.Sprintf("STS is not activated in %s for this account: activate the region in IAM > Account settings, or set sts-endpoint to an active region", cfg.Region)
+	case "PackedPolicyTooLarge":
+		hint = "the session tags and session policies are too large even without the optional tags: shorten inline-session-policy, fewer custom-tags or managed-session-policies, or set role-skip-session-tagging: true"
+	case "MalformedPolicyDocument":
+		hint = "inline-session-policy is not a valid IAM policy; check its JSON and actions"
+	case "ValidationError":
+		switch {
+		case strings.Contains(msg, "role chaining"):
+			hint = "role chaining caps sessions at 1 hour: set role-duration-seconds to 3600 or less"
+		case strings.Contains(msg, "DurationSeconds"):
+			hint = "role-duration-seconds exceeds the role's maximum session duration: lower it, or raise MaxSessionDuration on the role"
+		default:
+			hint = "a request parameter was refused; check the inputs named in the message"
+		}
+	}
+	if hint == "" {
+		hint = networkHint(err, cfg)
+	}
+	if hint == "" {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return &Error{What: what, Err: err, Hint: hint}
+}
+
+// Error is a failure with the fix attached.
+type Error struct {
+	What string
+	Err  error
+	Hint string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %v. To fix: %s", e.What, e.Err, e.Hint) }
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func networkHint(err error, cfg *config.Config) string {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return fmt.Sprintf("cannot resolve %s; check aws-region, sts-endpoint, AWS_ENDPOINT_URL* and http-proxy", dns.Name)
+	}
+	var op *net.OpError
+	var ae *attemptsError
+	if errors.As(err, &op) || errors.As(err, &ae) {
+		ep := cfg.STSEndpoint
+		if ep == "" {
+			ep = "the regional STS endpoint of " + cfg.Region
+		}
+		return fmt.Sprintf("STS at %s could not be reached or kept failing; check the network, sts-endpoint / AWS_ENDPOINT_URL_STS and http-proxy, or raise retry-max-attempts / action-timeout-s", ep)
+	}
+	return ""
+}
+
+func issuer(c Claims) string {
+	if c["iss"] != "" {
+		return c["iss"]
+	}
+	return "https://token.actions.githubusercontent.com"
+}
+
+// oidcDenied shows the token's claims and the trust condition that would match.
+func oidcDenied(c Claims, roleARN string) string {
+	if len(c) == 0 {
+		return "the role's trust policy did not match the token; it must trust the GitHub OIDC provider and match the token's aud and sub"
+	}
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("the trust policy of " + roleARN + " does not match this job's token. The token's claims are:")
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%q", k, c[k])
+	}
+	host := strings.TrimPrefix(issuer(c), "https://")
+	fmt.Fprintf(&b, ". A trust policy condition that matches exactly this job: \"StringEquals\": {\"%s:aud\": %q, \"%s:sub\": %q}", host, c["aud"], host, c["sub"])
+	if c["environment"] != "" {
+		b.WriteString(". Note: with a GitHub environment the sub is repo:ORG/REPO:environment:NAME, not the branch form")
+	}
+	if c["event_name"] == "pull_request" {
+		b.WriteString(". Note: pull_request runs have sub repo:ORG/REPO:pull_request; never let a deploy role trust it")
+	}
+	return b.String()
+}
