@@ -3,6 +3,7 @@ package fakecfn
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -53,11 +54,12 @@ Outputs:
 const roleARN = "arn:aws:iam::123456789012:role/cfn"
 
 type env struct {
-	fake  *CloudFormation
-	s3    *S3
-	clock *Clock
-	cfn   *cloudformation.Client
-	s3URL string
+	fake   *CloudFormation
+	s3     *S3
+	clock  *Clock
+	cfn    *cloudformation.Client
+	s3URL  string
+	s3HTTP *http.Client
 }
 
 // newEnv serves a fake CloudFormation and S3 on 127.0.0.1 with a manual clock.
@@ -71,7 +73,8 @@ func newEnv(t *testing.T, optFns ...func(*Options)) *env {
 	}}, optFns...)...)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	s3srv := httptest.NewServer(store)
+	// TLS, because the SDK only streams aws-chunked bodies with trailing checksums over HTTPS.
+	s3srv := httptest.NewTLSServer(store)
 	t.Cleanup(s3srv.Close)
 	client := cloudformation.New(cloudformation.Options{
 		Region:       "us-east-1",
@@ -84,7 +87,7 @@ func newEnv(t *testing.T, optFns ...func(*Options)) *env {
 			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
 		}),
 	})
-	return &env{fake: fake, s3: store, clock: clock, cfn: client, s3URL: s3srv.URL}
+	return &env{fake: fake, s3: store, clock: clock, cfn: client, s3URL: s3srv.URL, s3HTTP: s3srv.Client()}
 }
 
 func apiCode(err error) (code, msg string) {

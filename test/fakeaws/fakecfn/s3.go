@@ -4,10 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
 	"net/http"
@@ -167,8 +172,9 @@ func (s *S3) put(w http.ResponseWriter, r *http.Request, bucket, key string) {
 	data := raw
 	chunked := strings.Contains(r.Header.Get("Content-Encoding"), "aws-chunked") ||
 		strings.HasPrefix(r.Header.Get("X-Amz-Content-Sha256"), "STREAMING-")
+	var trailers http.Header
 	if chunked {
-		data, err = decodeAWSChunked(raw)
+		data, trailers, err = decodeAWSChunked(raw)
 		if err != nil {
 			writeS3Error(w, r, http.StatusBadRequest, "IncompleteBody", "decoding aws-chunked body: "+err.Error(), key)
 			return
@@ -179,6 +185,10 @@ func (s *S3) put(w http.ResponseWriter, r *http.Request, bucket, key string) {
 				return
 			}
 		}
+	}
+	if err := verifyChecksums(data, r.Header, trailers); err != nil {
+		writeS3Error(w, r, http.StatusBadRequest, "BadDigest", err.Error(), key)
+		return
 	}
 	caller := r.Header.Get(HeaderCallerARN)
 	if caller == "" {
@@ -222,29 +232,71 @@ func (s *S3) get(w http.ResponseWriter, r *http.Request, bucket, key string) {
 
 // decodeAWSChunked decodes "hex-size[;chunk-signature=...]\r\ndata\r\n" chunks,
 // ending with a zero-size chunk and optional trailers (trailing checksums).
-func decodeAWSChunked(body []byte) ([]byte, error) {
+func decodeAWSChunked(body []byte) ([]byte, http.Header, error) {
 	br := bufio.NewReader(bytes.NewReader(body))
 	var out bytes.Buffer
 	for range len(body) + 1 { // each chunk consumes at least one byte
 		line, err := br.ReadString('\n')
 		if err != nil {
-			return nil, fmt.Errorf("reading chunk header: %w", err)
+			return nil, nil, fmt.Errorf("reading chunk header: %w", err)
 		}
 		sizeHex, _, _ := strings.Cut(strings.TrimRight(line, "\r\n"), ";")
 		size, err := strconv.ParseInt(strings.TrimSpace(sizeHex), 16, 64)
 		if err != nil || size < 0 {
-			return nil, fmt.Errorf("bad chunk size %q", sizeHex)
+			return nil, nil, fmt.Errorf("bad chunk size %q", sizeHex)
 		}
 		if size == 0 {
-			return out.Bytes(), nil // trailers (x-amz-checksum-*) follow; not verified
+			return out.Bytes(), readTrailers(br), nil
 		}
 		if _, err := io.CopyN(&out, br, size); err != nil {
-			return nil, fmt.Errorf("reading chunk data: %w", err)
+			return nil, nil, fmt.Errorf("reading chunk data: %w", err)
 		}
 		crlf := make([]byte, 2)
 		if _, err := io.ReadFull(br, crlf); err != nil || string(crlf) != "\r\n" {
-			return nil, errors.New("chunk data not followed by CRLF")
+			return nil, nil, errors.New("chunk data not followed by CRLF")
 		}
 	}
-	return nil, errors.New("too many chunks")
+	return nil, nil, errors.New("too many chunks")
+}
+
+// readTrailers reads "name:value" lines up to a blank line or the end.
+func readTrailers(br *bufio.Reader) http.Header {
+	h := http.Header{}
+	for range 64 {
+		line, err := br.ReadString('\n')
+		line = strings.TrimRight(line, "\r\n")
+		if name, value, ok := strings.Cut(line, ":"); ok {
+			h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+		}
+		if err != nil || line == "" {
+			break
+		}
+	}
+	return h
+}
+
+// checksummers are the flexible checksums the fake can verify (not CRC64NVME).
+var checksummers = map[string]func([]byte) []byte{
+	"X-Amz-Checksum-Crc32": func(b []byte) []byte { return binary.BigEndian.AppendUint32(nil, crc32.ChecksumIEEE(b)) },
+	"X-Amz-Checksum-Crc32c": func(b []byte) []byte {
+		return binary.BigEndian.AppendUint32(nil, crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
+	},
+	"X-Amz-Checksum-Sha1":   func(b []byte) []byte { s := sha1.Sum(b); return s[:] },
+	"X-Amz-Checksum-Sha256": func(b []byte) []byte { s := sha256.Sum256(b); return s[:] },
+}
+
+// verifyChecksums checks x-amz-checksum-* headers or trailers against data.
+func verifyChecksums(data []byte, hs ...http.Header) error {
+	for _, h := range hs {
+		for name, sum := range checksummers {
+			want := h.Get(name)
+			if want == "" {
+				continue
+			}
+			if got := base64.StdEncoding.EncodeToString(sum(data)); got != want {
+				return fmt.Errorf("the %s you specified did not match the calculated checksum", strings.ToLower(name))
+			}
+		}
+	}
+	return nil
 }
