@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -94,6 +95,9 @@ func explain(err error, cfg *config.Config, what, roleARN string, claims Claims)
 			hint = "a request parameter was refused; check the inputs named in the message"
 		}
 	}
+	if hint == "" && strings.Contains(err.Error(), "OIDC token") {
+		hint = "GitHub's OIDC token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL) did not give a token; this is usually transient, re-run the job. A 401/403 means the job lacks `permissions: id-token: write`"
+	}
 	if hint == "" {
 		hint = networkHint(err, cfg)
 	}
@@ -123,6 +127,12 @@ func networkHint(err error, cfg *config.Config) string {
 	var ae *attemptsError
 	if errors.As(err, &op) || errors.As(err, &ae) {
 		ep := cfg.STSEndpoint
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			if u, perr := url.Parse(ue.URL); perr == nil {
+				ep = u.Scheme + "://" + u.Host
+			}
+		}
 		if ep == "" {
 			ep = "the regional STS endpoint of " + cfg.Region
 		}

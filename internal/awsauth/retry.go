@@ -36,6 +36,9 @@ func newRetryer(attempts int, backoff retry.BackoffDelayer, sleep func(context.C
 	std := retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = attempts
 		o.MaxBackoff = 8 * time.Second
+		// Full jitter over 0-2 s, 0-4 s, then 0-8 s: spreads a matrix of
+		// jobs apart while the worst case of 5 attempts stays near 22 s.
+		o.Backoff = retry.NewExponentialJitterBackoff(o.MaxBackoff)
 		if backoff != nil {
 			o.Backoff = backoff
 		}
@@ -89,7 +92,7 @@ type attemptsError struct {
 }
 
 func (e *attemptsError) Error() string {
-	return fmt.Sprintf("%s: gave up after %d attempts in %s: %v", e.what, e.attempts, e.elapsed.Round(100*time.Millisecond), e.last)
+	return fmt.Sprintf("gave up after %d attempts in %s: %v", e.attempts, e.elapsed.Round(100*time.Millisecond), e.last)
 }
 
 func (e *attemptsError) Unwrap() error { return e.last }
@@ -142,7 +145,7 @@ func shortReason(err error) string {
 		return ae.ErrorCode()
 	}
 	var re interface{ HTTPStatusCode() int }
-	if errors.As(err, &re) {
+	if errors.As(err, &re) && re.HTTPStatusCode() > 0 {
 		return fmt.Sprintf("HTTP %d", re.HTTPStatusCode())
 	}
 	if errors.Is(err, errAttemptTimeout) {

@@ -95,7 +95,7 @@ var (
 	roleNameRe      = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	regionRe        = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
 	sessionNameRe   = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-	externalIDRe    = regexp.MustCompile(`^[\w+=,.@:/-]{2,1224}$`)
+	externalIDRe    = regexp.MustCompile(`^[\w+=,.@:/-]+$`) // 2-1224 characters, checked apart: RE2 caps repeats at 1000
 	accountRe       = regexp.MustCompile(`^\d{12}$`)
 	accessKeyRe     = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
 	tagKeyRe        = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
@@ -167,7 +167,7 @@ func Load(in Getter, env Env) (*Config, error) {
 	}
 	c.loadDuration(p, get("role-duration-seconds"))
 	c.ExternalID = get("role-external-id")
-	if c.ExternalID != "" && !externalIDRe.MatchString(c.ExternalID) {
+	if c.ExternalID != "" && (!externalIDRe.MatchString(c.ExternalID) || len(c.ExternalID) < 2 || len(c.ExternalID) > 1224) {
 		p.add("role-external-id", "must be 2-1224 characters of letters, digits and +=,.@:/_- (the value is not shown)")
 	}
 	c.SkipSessionTagging = boolean("role-skip-session-tagging", false)

@@ -89,6 +89,9 @@ func appendFile(name, path string, data []byte) (err error) {
 	}
 	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0)
 	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s points to %s, which does not exist: the runner creates it, so run the action inside a GitHub Actions job (for a local run, create the file first)", name, path)
+		}
 		if errors.Is(err, syscall.ELOOP) {
 			return fmt.Errorf("opening %s: %s is a symbolic link; refusing to follow it", name, path)
 		}
@@ -106,6 +109,9 @@ func appendFile(name, path string, data []byte) (err error) {
 	if !st.Mode().IsRegular() {
 		return fmt.Errorf("opening %s: %s is not a regular file", name, path)
 	}
+	if len(data) == 0 {
+		return nil
+	}
 	n, err := fh.Write(data)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", name, err)
@@ -114,4 +120,11 @@ func appendFile(name, path string, data []byte) (err error) {
 		return fmt.Errorf("writing %s: short write (%d of %d bytes)", name, n, len(data))
 	}
 	return nil
+}
+
+// CheckFile verifies, before any network call, that a later write to the file
+// command at path can succeed, so a bad path fails the step before anything
+// is done.
+func CheckFile(name, path string) error {
+	return appendFile(name, path, nil)
 }

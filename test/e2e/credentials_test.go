@@ -1,0 +1,314 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
+)
+
+func wantEnvKeys(t *testing.T, env map[string]string) {
+	t.Helper()
+	var keys []string
+	for k := range env {
+		keys = append(keys, k)
+	}
+	want := []string{"AWS_ACCESS_KEY_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+	if d := cmp.Diff(want, sortStrings(keys)); d != "" {
+		t.Errorf("GITHUB_ENV keys (-want +got):\n%s", d)
+	}
+}
+
+func sortStrings(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+// assertMaskedFirst checks that each secret's first appearance on stdout is
+// its own ::add-mask:: line.
+func assertMaskedFirst(t *testing.T, stdout string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s == "" {
+			t.Errorf("empty secret")
+			continue
+		}
+		if line, isMask := firstAppearance(stdout, s); line >= 0 && !isMask {
+			t.Errorf("secret %q…: first appears unmasked on line %d", s[:4], line)
+		} else if line < 0 {
+			t.Errorf("secret %q… was never masked", s[:4])
+		}
+	}
+}
+
+func TestStoredKeys_assume_role_exports_verified_credentials(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, fakeaws.Options{})
+	j := newJob(t, srv)
+	r := j.run(keysInput(nil)).mustSucceed(t)
+
+	wantEnvKeys(t, r.env)
+	if !strings.HasPrefix(r.env["AWS_ACCESS_KEY_ID"], "ASIA") || r.env["AWS_SESSION_TOKEN"] == "" {
+		t.Errorf("exported credentials are not temporary: %q", r.env["AWS_ACCESS_KEY_ID"])
+	}
+	if r.env["AWS_REGION"] != "ap-northeast-1" || r.env["AWS_DEFAULT_REGION"] != "ap-northeast-1" {
+		t.Errorf("region = %q / %q", r.env["AWS_REGION"], r.env["AWS_DEFAULT_REGION"])
+	}
+	if r.outputs["aws-account-id"] != "123456789012" || !strings.Contains(r.outputs["authenticated-arn"], ":assumed-role/"+deployRole+"/GitHubActions-4242-1-deploy-") {
+		t.Errorf("outputs = %v", r.outputs)
+	}
+	if _, err := time.Parse(time.RFC3339, r.outputs["aws-expiration"]); err != nil {
+		t.Errorf("aws-expiration = %q", r.outputs["aws-expiration"])
+	}
+	if _, ok := r.outputs["aws-secret-access-key"]; ok {
+		t.Errorf("credentials output without output-credentials")
+	}
+	assertMaskedFirst(t, r.stdout, userSecret, userKeyID, r.env["AWS_SECRET_ACCESS_KEY"], r.env["AWS_SESSION_TOKEN"], r.env["AWS_ACCESS_KEY_ID"])
+	if strings.Contains(r.stderr, r.env["AWS_SECRET_ACCESS_KEY"]) {
+		t.Errorf("secret on stderr")
+	}
+	// AssumeRole carried session tags and the 1 h default; GetCallerIdentity confirmed it.
+	var assume *fakeaws.Request
+	for _, q := range srv.Requests() {
+		if q.Action == "AssumeRole" {
+			q := q
+			assume = &q
+		}
+	}
+	if assume == nil {
+		t.Fatal("no AssumeRole call")
+	}
+	if assume.Form.Get("DurationSeconds") != "3600" || assume.Form.Get("Tags.member.1.Key") != "GitHub" {
+		t.Errorf("AssumeRole form = %v", assume.Form)
+	}
+	if srv.Count("sts", "GetCallerIdentity") != 1 {
+		t.Errorf("GetCallerIdentity calls = %d, want 1", srv.Count("sts", "GetCallerIdentity"))
+	}
+}
+
+func TestOIDC_assume_role_with_web_identity(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, fakeaws.Options{})
+	j := newJob(t, srv).oidc(srv)
+	r := j.run(oidcInput(map[string]string{"custom-tags": `{"Team":"x"}`})).mustSucceed(t)
+	wantEnvKeys(t, r.env)
+	if got := srv.Count("sts", "AssumeRoleWithWebIdentity"); got != 1 {
+		t.Errorf("AssumeRoleWithWebIdentity calls = %d", got)
+	}
+	for _, q := range srv.Requests() {
+		for k := range q.Form {
+			if strings.HasPrefix(k, "Tags.") {
+				t.Errorf("web identity request carries tags: %s", k)
+			}
+		}
+	}
+	if !strings.Contains(r.stdout, "custom-tags are ignored with web identity") {
+		t.Errorf("no warning about ignored custom tags")
+	}
+	assertMaskedFirst(t, r.stdout, r.env["AWS_SECRET_ACCESS_KEY"], r.env["AWS_SESSION_TOKEN"], j.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
+}
+
+func TestOIDC_missing_permission_fails_before_any_call(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, fakeaws.Options{})
+	r := newJob(t, srv).run(oidcInput(nil))
+	r.mustFail(t, "id-token: write", "forks")
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d requests reached AWS", n)
+	}
+}
+
+func TestOIDC_sub_mismatch_fails_fast_with_claims_and_condition(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, fakeaws.Options{Claims: map[string]any{"sub": "repo:octo-org/octo-repo:environment:prod", "environment": "prod"}})
+	r := newJob(t, srv).oidc(srv).run(oidcInput(nil))
+	r.mustFail(t, `sub="repo:octo-org/octo-repo:environment:prod"`, `token.actions.githubusercontent.com:sub`, "environment:NAME")
+	if got := srv.Count("sts", "AssumeRoleWithWebIdentity"); got != 1 {
+		t.Errorf("AccessDenied was retried: %d calls", got)
+	}
+	if r.elapsed > 5*time.Second {
+		t.Errorf("took %s to fail on AccessDenied", r.elapsed)
+	}
+}
+
+func TestOIDC_transient_errors_retry_with_a_fresh_token(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, fakeaws.Options{})
+	srv.InjectFault("AssumeRoleWithWebIdentity", fakeaws.Fault{Code: "InvalidIdentityToken", Message: "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements"})
+	srv.InjectFault("AssumeRoleWithWebIdentity", fakeaws.Fault{Code: "Throttling"})
+	r := newJob(t, srv).oidc(srv).run(oidcInput(nil)).mustSucceed(t)
+	wantEnvKeys(t, r.env)
+	jtis := srv.WebIdentityJTIs()
+	if len(jtis) != 3 {
+		t.Fatalf("web identity attempts = %d, want 3", len(jtis))
+	}
+	seen := map[string]bool{}
+	for _, j := range jtis {
+		if seen[j] {
+			t.Errorf("token %s reused across attempts", j)
+		}
+		seen[j] = true
+	}
+}
+
+func TestStoredKeys_without_role_exports_keys_as_they_are(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, fakeaws.Options{})
+	in := keysInput(nil)
+	delete(in, "role-to-assume")
+	r := newJob(t, srv).run(in).mustSucceed(t)
+	if r.env["AWS_ACCESS_KEY_ID"] != userKeyID || r.env["AWS_SECRET_ACCESS_KEY"] != userSecret || r.env["AWS_SESSION_TOKEN"] != "" {
+		t.Errorf("env = %v", r.env)
+	}
+	if srv.Count("sts", "AssumeRole") != 0 || srv.Count("sts", "GetCallerIdentity") != 1 {
+		t.Errorf("calls: %v", srv.Requests())
+	}
+}
+
+func TestBareRoleName_resolves_in_the_source_account(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, fakeaws.Options{})
+	r := newJob(t, srv).run(keysInput(map[string]string{"role-to-assume": deployRole})).mustSucceed(t)
+	if !strings.Contains(r.outputs["authenticated-arn"], "assumed-role/"+deployRole) {
+		t.Errorf("outputs = %v", r.outputs)
+	}
+}
+
+func TestAllowedAccountIDs_mismatch_writes_nothing(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, fakeaws.Options{})
+	newJob(t, srv).run(keysInput(map[string]string{"allowed-account-ids": "111111111111, 222222222222"})).
+		mustFail(t, "not in allowed-account-ids")
+}
+
+func TestTagSession_missing_in_trust_policy_says_how_to_fix(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, fakeaws.Options{})
+	srv.AddRole(fakeaws.Role{Name: "no-tags", TrustedUsers: []string{"ci"}})
+	newJob(t, srv).run(keysInput(map[string]string{"role-to-assume": "arn:aws:iam::123456789012:role/no-tags"})).
+		mustFail(t, "sts:TagSession", "role-skip-session-tagging")
+	r := newJob(t, srv).run(keysInput(map[string]string{"role-to-assume": "arn:aws:iam::123456789012:role/no-tags", "role-skip-session-tagging": "true"})).mustSucceed(t)
+	wantEnvKeys(t, r.env)
+}
+
+func TestPackedPolicyTooLarge_retries_once_without_optional_tags(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, fakeaws.Options{})
+	srv.AddRole(fakeaws.Role{Name: "small", TrustedUsers: []string{"ci"}, AllowTagSession: true, MaxTags: 8})
+	r := newJob(t, srv).run(keysInput(map[string]string{"role-to-assume": "arn:aws:iam::123456789012:role/small"})).mustSucceed(t)
+	if got := srv.Count("sts", "AssumeRole"); got != 2 {
+		t.Errorf("AssumeRole calls = %d, want 2", got)
+	}
+	if !strings.Contains(r.stdout, "without the optional tags") {
+		t.Errorf("no log line about dropping tags:\n%s", r.stdout)
+	}
+}
+
+func TestThrottling_is_retried_then_succeeds(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, fakeaws.Options{})
+	srv.InjectFault("AssumeRole", fakeaws.Fault{Code: "Throttling", Times: 2})
+	r := newJob(t, srv).run(keysInput(nil)).mustSucceed(t)
+	if got := srv.Count("sts", "AssumeRole"); got != 3 {
+		t.Errorf("AssumeRole calls = %d, want 3", got)
+	}
+	if !strings.Contains(r.stdout, "attempt 1 failed (Throttling)") {
+		t.Errorf("retry not logged:\n%s", r.stdout)
+	}
+}
+
+func TestWrongSecret_fails_fast_with_fix(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, fakeaws.Options{})
+	r := newJob(t, srv).run(keysInput(map[string]string{"aws-secret-access-key": "wrongSecretKey/0123456789abcdefghijklmnop"}))
+	r.mustFail(t, "SignatureDoesNotMatch", "store the secret again")
+	if got := srv.Count("sts", "AssumeRole"); got != 1 {
+		t.Errorf("AssumeRole calls = %d, want 1 (no retry)", got)
+	}
+}
+
+func TestUnreachableSTS_gives_up_within_the_budget(t *testing.T) {
+	t.Parallel()
+	j := newJob(t, nil)
+	j.env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9" // discard port: connection refused
+	r := j.run(keysInput(map[string]string{"action-timeout-s": "6"}))
+	r.mustFail(t, "could not be reached", "gave up after")
+	if r.elapsed > 10*time.Second {
+		t.Errorf("took %s, budget 6 s", r.elapsed)
+	}
+}
+
+func TestRoleChaining_uses_environment_credentials(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, fakeaws.Options{})
+	first := newJob(t, srv)
+	r1 := first.run(keysInput(nil)).mustSucceed(t)
+	srv.AddRole(fakeaws.Role{Name: "second", AllowTagSession: true})
+	j := newJob(t, srv)
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+		j.env[k] = r1.env[k]
+	}
+	r := j.run(map[string]string{"aws-region": "ap-northeast-1", "role-chaining": "true", "role-to-assume": "arn:aws:iam::123456789012:role/second"}).mustSucceed(t)
+	if !strings.Contains(r.outputs["authenticated-arn"], "assumed-role/second/") {
+		t.Errorf("outputs = %v", r.outputs)
+	}
+	assertMaskedFirst(t, r.stdout, r1.env["AWS_SECRET_ACCESS_KEY"], r1.env["AWS_SESSION_TOKEN"])
+}
+
+func TestWebIdentityTokenFile_relative_to_workspace(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, fakeaws.Options{})
+	tok, err := srv.IDToken("sts.amazonaws.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := newJob(t, srv)
+	if err := os.WriteFile(filepath.Join(j.workspace, "token"), []byte(tok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := j.run(oidcInput(map[string]string{"web-identity-token-file": "token"})).mustSucceed(t)
+	assertMaskedFirst(t, r.stdout, tok)
+}
+
+// The real AWS CLI uses the exported variables and sees the assumed role.
+func TestAWSCLI_uses_exported_credentials(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	for _, cli := range []struct{ name, bin string }{{"aws_v1", "aws"}, {"aws_v2", "/usr/bin/aws"}} {
+		t.Run(cli.name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := exec.LookPath(cli.bin); err != nil {
+				t.Skipf("%s not installed (.ci/run installs it)", cli.bin)
+			}
+			srv := newFake(t, fakeaws.Options{})
+			r := newJob(t, srv).run(keysInput(nil)).mustSucceed(t)
+			cmd := exec.Command(cli.bin, "sts", "get-caller-identity", "--output", "text", "--query", "Arn", "--endpoint-url", srv.URL())
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true"}
+			for k, v := range r.env {
+				cmd.Env = append(cmd.Env, k+"="+v)
+			}
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", cli.bin, err, out)
+			}
+			if got := strings.TrimSpace(string(out)); got != r.outputs["authenticated-arn"] {
+				t.Errorf("CLI sees %q, want %q", got, r.outputs["authenticated-arn"])
+			}
+		})
+	}
+}
