@@ -1,0 +1,265 @@
+// Command sandbox runs the action end to end with no AWS account: it starts
+// the embedded fakes (STS, GitHub's OIDC endpoint, CloudFormation, S3) on
+// 127.0.0.1, builds the action, runs it as GitHub's runner runs a Docker
+// action, and prints the job log as GitHub would show it (masked), what went
+// to GITHUB_ENV and the step outputs.
+//
+//	go run ./test/sandbox            # the whole seed flow
+//	go run ./test/sandbox -debug     # with step debug on
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecfn"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerlog"
+)
+
+const (
+	account  = "123456789012"
+	region   = "ap-northeast-1"
+	keyID    = "AKIASANDBOXUSER00001"
+	secret   = "sandboxSecretKey/abcdefghijklmnopqrstuvw"
+	stack    = "sample-app"
+	template = "examples/templates/app.yaml"
+)
+
+func main() {
+	debug := flag.Bool("debug", false, "run with step debug on (RUNNER_DEBUG=1)")
+	opTime := flag.Duration("stack-time", 4*time.Second, "how long the fake CloudFormation takes per stack operation")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *debug, *opTime); err != nil {
+		fmt.Fprintln(os.Stderr, "sandbox:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, debug bool, opTime time.Duration) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "aws-assume-deploy-sandbox-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	fmt.Println("Building the action ...")
+	bin := filepath.Join(tmp, "aws-assume-deploy")
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, ".")
+	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building: %w", err)
+	}
+
+	// The seed design: an IAM user that may only assume the deploy role, an
+	// OIDC-trusted deploy role, and the CloudFormation service role.
+	srv := fakeaws.New(fakeaws.Options{AccountID: account, Region: region})
+	defer srv.Close()
+	s3 := fakecfn.NewS3()
+	cfn := fakecfn.NewCloudFormation(func(o *fakecfn.Options) {
+		o.S3, o.Region, o.AccountID = s3, region, account
+		o.Script = fakecfn.Script{ChangeSetCreateDelay: time.Second, StackOperationDelay: opTime}
+	})
+	srv.Mount("cloudformation", cfn)
+	srv.Mount("s3", s3)
+	srv.AddUser("deploy-user", keyID, secret)
+	srv.AddRole(fakeaws.Role{Name: "deploy-role-for-ci", TrustedUsers: []string{"deploy-user"}, AllowTagSession: true,
+		Audience: "sts.amazonaws.com", SubPatterns: []string{"repo:octo-org/octo-repo:ref:refs/heads/main"}})
+	fmt.Printf("Fake AWS (STS, CloudFormation, S3) and GitHub OIDC listening on %s\n\n", srv.URL())
+
+	ws := filepath.Join(tmp, "workspace")
+	if err := os.MkdirAll(filepath.Join(ws, filepath.Dir(template)), 0o755); err != nil {
+		return err
+	}
+	body, err := os.ReadFile(filepath.Join(root, template))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(ws, template), body, 0o644); err != nil {
+		return err
+	}
+	job := runnerlog.New(debug)
+	base := map[string]string{
+		"PATH": os.Getenv("PATH"), "HOME": filepath.Join(tmp, "home"), "GITHUB_ACTIONS": "true", "CI": "true",
+		"GITHUB_WORKSPACE": ws, "GITHUB_RUN_ID": "1001", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_JOB": "deploy",
+		"GITHUB_REPOSITORY": "octo-org/octo-repo", "GITHUB_WORKFLOW": "deploy", "GITHUB_ACTION": "__self",
+		"GITHUB_ACTOR": "octocat", "GITHUB_SHA": "4b825dc642cb6eb9a060e54bf8d69288fbee4904", "GITHUB_REF": "refs/heads/main",
+		"GITHUB_REF_NAME": "main", "GITHUB_EVENT_NAME": "push",
+		"AWS_ENDPOINT_URL": srv.URL(), "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
+	}
+	if debug {
+		base["RUNNER_DEBUG"] = "1"
+	}
+	steps := []step{
+		{
+			title: "Step 1: keyless (GitHub OIDC) -> sts:AssumeRoleWithWebIdentity -> deploy role",
+			env:   map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": srv.OIDCRequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN": srv.OIDCRequestToken()},
+			inputs: map[string]string{
+				"aws-region": region, "role-to-assume": "arn:aws:iam::" + account + ":role/deploy-role-for-ci",
+			},
+		},
+		{
+			title: "Step 2: assume-only IAM user -> deploy role -> change set through the CloudFormation service role",
+			inputs: map[string]string{
+				"aws-region": region, "aws-access-key-id": keyID, "aws-secret-access-key": secret,
+				"role-to-assume": "arn:aws:iam::" + account + ":role/deploy-role-for-ci",
+				"stack-name":     stack, "template": template,
+				"cloudformation-role-arn": "arn:aws:iam::" + account + ":role/deploy-role-for-cloudformation",
+				"parameter-overrides":     "Env=dev,ImageTag=4b825dc",
+			},
+		},
+	}
+	var env map[string]string
+	for i, s := range steps {
+		if env, err = s.run(ctx, bin, tmp, i, base, job); err != nil {
+			return err
+		}
+	}
+	if aws, err := exec.LookPath("aws"); err == nil {
+		fmt.Println("=== Step 3: a later step runs `aws sts get-caller-identity` with the exported variables ===")
+		cmd := exec.CommandContext(ctx, aws, "sts", "get-caller-identity", "--output", "json")
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + tmp, "AWS_ENDPOINT_URL=" + srv.URL(), "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true"}
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		out, err := cmd.CombinedOutput()
+		fmt.Print(job.Mask(string(out)))
+		if err != nil {
+			return fmt.Errorf("aws sts get-caller-identity: %w", err)
+		}
+	}
+	fmt.Printf("\nCloudFormation calls made by the action: %s\n", callSummary(cfn))
+	fmt.Println("Sandbox finished: every secret above is masked as GitHub would mask it.")
+	return nil
+}
+
+type step struct {
+	title  string
+	env    map[string]string
+	inputs map[string]string
+}
+
+// run executes one step like the runner: fresh file-command files, inputs as
+// INPUT_<NAME> with hyphens kept, stdout through the job log.
+func (s step) run(ctx context.Context, bin, tmp string, n int, base map[string]string, job *runnerlog.Log) (map[string]string, error) {
+	fmt.Printf("=== %s ===\n", s.title)
+	files := map[string]string{}
+	for _, name := range []string{"GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"} {
+		p := filepath.Join(tmp, fmt.Sprintf("%s_%d", strings.ToLower(name), n))
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			return nil, err
+		}
+		files[name] = p
+	}
+	for _, d := range []string{base["HOME"]} {
+		_ = os.MkdirAll(d, 0o755)
+	}
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Dir = base["GITHUB_WORKSPACE"]
+	for _, m := range []map[string]string{base, s.env, files} {
+		for k, v := range m {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	for k, v := range s.inputs {
+		cmd.Env = append(cmd.Env, "INPUT_"+strings.ToUpper(k)+"="+v)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	start := time.Now()
+	runErr := cmd.Run()
+	fmt.Print(indent(job.Render(out.String())))
+	fmt.Printf("  (exit %d after %s)\n", cmd.ProcessState.ExitCode(), time.Since(start).Round(time.Millisecond))
+	env, err := show(job, "GITHUB_ENV", files["GITHUB_ENV"])
+	if err != nil {
+		return nil, err
+	}
+	if _, err := show(job, "GITHUB_OUTPUT", files["GITHUB_OUTPUT"]); err != nil {
+		return nil, err
+	}
+	if b, _ := os.ReadFile(files["GITHUB_STEP_SUMMARY"]); len(b) > 0 {
+		fmt.Printf("--- GITHUB_STEP_SUMMARY ---\n%s\n", indent(string(b)))
+	}
+	fmt.Println()
+	var ee *exec.ExitError
+	if errors.As(runErr, &ee) {
+		return nil, fmt.Errorf("the step failed (exit %d)", ee.ExitCode())
+	}
+	return env, runErr
+}
+
+// show prints a file command as the runner parses it, masked.
+func show(job *runnerlog.Log, name, path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	kvs, err := gha.ParseEnvFile(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("the runner would reject %s: %w", name, err)
+	}
+	fmt.Printf("--- %s (as the runner parses it; values masked) ---\n", name)
+	m := map[string]string{}
+	for _, kv := range kvs {
+		m[kv.Key] = kv.Value
+		fmt.Printf("  %s=%s\n", kv.Key, job.Mask(kv.Value))
+	}
+	return m, nil
+}
+
+func callSummary(c *fakecfn.CloudFormation) string {
+	counts := map[string]int{}
+	for _, call := range c.Calls() {
+		counts[call.Action]++
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s×%d", k, counts[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func indent(s string) string {
+	if s == "" {
+		return s
+	}
+	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ") + "\n"
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "action.yml")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", errors.New("run the sandbox from inside the repository (action.yml not found)")
+		}
+	}
+}
