@@ -1,0 +1,216 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func getter(m map[string]string) Getter { return func(k string) string { return m[k] } }
+
+func keys(extra map[string]string) map[string]string {
+	m := map[string]string{
+		"aws-region": "us-east-1", "aws-access-key-id": "AKIAIOSFODNN7EXAMPLE",
+		"aws-secret-access-key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+		"role-to-assume":        "arn:aws:iam::123456789012:role/deploy",
+	}
+	for k, v := range extra {
+		if v == "<unset>" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+var oidcEnv = func(k string) string {
+	return map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": "https://x/token?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t"}[k]
+}
+
+func noEnv(string) string { return "" }
+
+func TestLoad_sources(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		inputs map[string]string
+		env    Env
+		want   Source
+	}{
+		{"keys", keys(nil), noEnv, SourceKeys},
+		{"keys_win_over_oidc", keys(nil), oidcEnv, SourceKeys},
+		{"oidc", map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::123456789012:role/d"}, oidcEnv, SourceOIDC},
+		{"token_file", map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::123456789012:role/d", "web-identity-token-file": "t"}, oidcEnv, SourceTokenFile},
+		{"chaining", map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::123456789012:role/d", "role-chaining": "true"},
+			func(k string) string {
+				return map[string]string{"AWS_ACCESS_KEY_ID": "ASIA", "AWS_SECRET_ACCESS_KEY": "s"}[k]
+			}, SourceChaining},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Load(getter(tc.inputs), tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Source != tc.want {
+				t.Errorf("source = %v, want %v", c.Source, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoad_defaults(t *testing.T) {
+	t.Parallel()
+	c, err := Load(getter(keys(nil)), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := struct {
+		Duration         time.Duration
+		Audience         string
+		Attempts         int
+		OutputEnv, Skip  bool
+		RoleName, Deploy string
+	}{c.Duration, c.Audience, c.RetryMaxAttempts, c.OutputEnv, c.SkipSessionTagging, c.RoleName, ""}
+	want := struct {
+		Duration         time.Duration
+		Audience         string
+		Attempts         int
+		OutputEnv, Skip  bool
+		RoleName, Deploy string
+	}{time.Hour, "sts.amazonaws.com", DefaultAttempts, true, false, "deploy", ""}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("defaults (-want +got):\n%s", d)
+	}
+	if c.Deploy != nil {
+		t.Errorf("deploy configured without stack-name")
+	}
+}
+
+func TestLoad_rejects_with_input_name_and_fix(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("a", 65)
+	cases := []struct {
+		name   string
+		inputs map[string]string
+		env    Env
+		want   []string // substrings of the joined error
+	}{
+		{"missing_region", keys(map[string]string{"aws-region": "<unset>"}), noEnv, []string{"input aws-region: is required"}},
+		{"availability_zone", keys(map[string]string{"aws-region": "us-east-1a"}), noEnv, []string{"availability zone"}},
+		{"region_upper", keys(map[string]string{"aws-region": "US-EAST-1"}), noEnv, []string{"input aws-region"}},
+		{"no_source", map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::123456789012:role/d"}, noEnv, []string{"id-token: write"}},
+		{"nothing", map[string]string{"aws-region": "us-east-1"}, noEnv, []string{"input role-to-assume: is required"}},
+		{"arn_short_account", keys(map[string]string{"role-to-assume": "arn:aws:iam::12345678901:role/d"}), noEnv, []string{"12 digits"}},
+		{"arn_user", keys(map[string]string{"role-to-assume": "arn:aws:iam::123456789012:user/d"}), noEnv, []string{"IAM user"}},
+		{"arn_wrong_service", keys(map[string]string{"role-to-assume": "arn:aws:s3::123456789012:role/d"}), noEnv, []string{"must be iam"}},
+		{"arn_partition", keys(map[string]string{"role-to-assume": "arn:aws-xx:iam::123456789012:role/d"}), noEnv, []string{"partition"}},
+		{"arn_partition_mismatch", keys(map[string]string{"role-to-assume": "arn:aws-cn:iam::123456789012:role/d"}), noEnv, []string{"partition aws-cn"}},
+		{"arn_assumed_role", keys(map[string]string{"role-to-assume": "arn:aws:sts::123456789012:assumed-role/d/s"}), noEnv, []string{"assumed-role session"}},
+		{"arn_region", keys(map[string]string{"role-to-assume": "arn:aws:iam:us-east-1:123456789012:role/d"}), noEnv, []string{"no region"}},
+		{"duration_text", keys(map[string]string{"role-duration-seconds": "1h"}), noEnv, []string{"input role-duration-seconds", "3600"}},
+		{"duration_low", keys(map[string]string{"role-duration-seconds": "899"}), noEnv, []string{"900 to 43200"}},
+		{"duration_high", keys(map[string]string{"role-duration-seconds": "43201"}), noEnv, []string{"900 to 43200"}},
+		{"chaining_over_hour", map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::123456789012:role/d", "role-chaining": "true", "role-duration-seconds": "7200"},
+			func(k string) string {
+				return map[string]string{"AWS_ACCESS_KEY_ID": "ASIA", "AWS_SECRET_ACCESS_KEY": "s"}[k]
+			}, []string{"1 hour limit of role chaining"}},
+		{"chaining_without_credentials", map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::123456789012:role/d", "role-chaining": "true"}, noEnv, []string{"no AWS credentials"}},
+		{"keys_and_token_file", keys(map[string]string{"web-identity-token-file": "t"}), noEnv, []string{"input web-identity-token-file: cannot be combined"}},
+		{"session_name_short", keys(map[string]string{"role-session-name": "a"}), noEnv, []string{"input role-session-name"}},
+		{"session_name_long", keys(map[string]string{"role-session-name": long}), noEnv, []string{"2-64"}},
+		{"session_name_space", keys(map[string]string{"role-session-name": "a b"}), noEnv, []string{"input role-session-name"}},
+		{"external_id_short", keys(map[string]string{"role-external-id": "x"}), noEnv, []string{"input role-external-id"}},
+		{"bool_yes", keys(map[string]string{"role-chaining": "yes"}), noEnv, []string{"input role-chaining: \"yes\" is not a boolean"}},
+		{"custom_tags_not_json", keys(map[string]string{"custom-tags": "Team=x"}), noEnv, []string{"input custom-tags: is not a JSON object"}},
+		{"custom_tags_reserved", keys(map[string]string{"custom-tags": `{"aws:x":"y"}`}), noEnv, []string{"reserved aws: prefix"}},
+		{"custom_tags_too_many", keys(map[string]string{"custom-tags": manyTags(45)}), noEnv, []string{"STS allows 50 session tags"}},
+		{"policy_not_json", keys(map[string]string{"inline-session-policy": "{nope"}), noEnv, []string{"input inline-session-policy"}},
+		{"policy_too_long", keys(map[string]string{"inline-session-policy": `{"x":"` + strings.Repeat("a", 2100) + `"}`}), noEnv, []string{"STS allows 2048"}},
+		{"managed_too_many", keys(map[string]string{"managed-session-policies": strings.Repeat("arn:aws:iam::aws:policy/ReadOnlyAccess\n", 11)}), noEnv, []string{"at most 10"}},
+		{"managed_not_arn", keys(map[string]string{"managed-session-policies": "ReadOnlyAccess"}), noEnv, []string{"not an IAM policy ARN"}},
+		{"account_ids", keys(map[string]string{"allowed-account-ids": "1234"}), noEnv, []string{"12-digit"}},
+		{"attempts", keys(map[string]string{"retry-max-attempts": "0"}), noEnv, []string{"input retry-max-attempts"}},
+		{"timeout", keys(map[string]string{"action-timeout-s": "-1"}), noEnv, []string{"input action-timeout-s"}},
+		{"sts_endpoint", keys(map[string]string{"sts-endpoint": "sts.amazonaws.com"}), noEnv, []string{"input sts-endpoint"}},
+		{"proxy_password_hidden", keys(map[string]string{"http-proxy": "ftp://user:hunter2@proxy"}), noEnv, []string{"input http-proxy"}},
+		{"secret_with_newline", keys(map[string]string{"aws-secret-access-key": "abcdefghij\nabcdefghijkl"}), noEnv, []string{"line break"}},
+		{"key_id_lower", keys(map[string]string{"aws-access-key-id": "akiaiosfodnn7example"}), noEnv, []string{"input aws-access-key-id"}},
+		{"oidc_bare_name", map[string]string{"aws-region": "us-east-1", "role-to-assume": "deploy"}, oidcEnv, []string{"full ARN"}},
+		{"stack_without_template", keys(map[string]string{"stack-name": "app"}), noEnv, []string{"input template: is required"}},
+		{"template_without_stack", keys(map[string]string{"template": "t.yaml"}), noEnv, []string{"input template: is set but stack-name is empty"}},
+		{"stack_name_bad", keys(map[string]string{"stack-name": "my_app", "template": "t.yaml"}), noEnv, []string{"input stack-name"}},
+		{"capability", keys(map[string]string{"stack-name": "app", "template": "t", "capabilities": "CAPABILITY_ADMIN"}), noEnv, []string{"input capabilities"}},
+		{"cfn_role_user", keys(map[string]string{"stack-name": "app", "template": "t", "cloudformation-role-arn": "arn:aws:iam::123456789012:user/x"}), noEnv, []string{"input cloudformation-role-arn"}},
+		{"timeout_minutes", keys(map[string]string{"stack-name": "app", "template": "t", "timeout-in-minutes": "0"}), noEnv, []string{"input timeout-in-minutes"}},
+		{"change_set_name", keys(map[string]string{"stack-name": "app", "template": "t", "change-set-name": "1x"}), noEnv, []string{"input change-set-name"}},
+		{"bucket", keys(map[string]string{"stack-name": "app", "template": "t", "s3-bucket": "My_Bucket"}), noEnv, []string{"input s3-bucket"}},
+		{"sns", keys(map[string]string{"stack-name": "app", "template": "t", "notification-arns": "arn:aws:sqs:us-east-1:123456789012:q"}), noEnv, []string{"input notification-arns"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Load(getter(tc.inputs), tc.env)
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			for _, secret := range []string{"wJalrXUtnFEMI", "hunter2", "abcdefghij\n"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error echoes a secret: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestLoad_reports_every_problem_at_once(t *testing.T) {
+	t.Parallel()
+	_, err := Load(getter(keys(map[string]string{"aws-region": "x", "role-duration-seconds": "1", "role-session-name": "!", "disable-retry": "maybe"})), noEnv)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	if n := strings.Count(err.Error(), "input "); n != 4 {
+		t.Errorf("%d problems reported, want 4:\n%v", n, err)
+	}
+}
+
+func TestLoad_web_identity_drops_custom_tags_with_warning(t *testing.T) {
+	t.Parallel()
+	c, err := Load(getter(map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::123456789012:role/d", "custom-tags": `{"A":"b"}`}), oidcEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.CustomTags) != 0 || len(c.Warnings) != 1 {
+		t.Errorf("tags = %v, warnings = %v", c.CustomTags, c.Warnings)
+	}
+}
+
+func manyTags(n int) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`"K` + strings.Repeat("x", i) + `":"v"`)
+	}
+	return b.String() + "}"
+}
+
+func TestPartitionOf(t *testing.T) {
+	t.Parallel()
+	for region, want := range map[string]string{"us-east-1": "aws", "cn-north-1": "aws-cn", "us-gov-west-1": "aws-us-gov", "us-isob-east-1": "aws-iso-b", "us-iso-east-1": "aws-iso"} {
+		if got := PartitionOf(region); got != want {
+			t.Errorf("PartitionOf(%s) = %s, want %s", region, got, want)
+		}
+	}
+}
