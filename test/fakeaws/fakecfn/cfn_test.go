@@ -803,3 +803,87 @@ func TestGetTemplateSummary(t *testing.T) {
 		t.Errorf("ValidateTemplate = %+v, %v", v, err)
 	}
 }
+
+func TestChangesPagingAndExecuteCleansUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *Options) { o.ChangesPageSize = 1 })
+	ctx := context.Background()
+	other := e.createChangeSet(t, "app", "other", types.ChangeSetTypeCreate, appTemplate, param("Env", "dev"))
+	cs := e.createChangeSet(t, "app", "cs", types.ChangeSetTypeCreate, appTemplate, param("Env", "prod"))
+	var ids []string
+	var token *string
+	for i := 0; i < 10; i++ {
+		out, err := e.cfn.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String("cs"), StackName: aws.String("app"), NextToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range out.Changes {
+			ids = append(ids, aws.ToString(ch.ResourceChange.LogicalResourceId))
+		}
+		if token = out.NextToken; token == nil {
+			break
+		}
+	}
+	if diff := cmp.Diff([]string{"Bucket", "Queue"}, ids); diff != "" {
+		t.Errorf("paged changes (-want +got):\n%s", diff)
+	}
+	e.execute(t, aws.ToString(cs.Id), false)
+	list, err := e.cfn.ListChangeSets(ctx, &cloudformation.ListChangeSetsInput{StackName: aws.String("app")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Summaries) != 1 || aws.ToString(list.Summaries[0].ChangeSetId) != aws.ToString(cs.Id) || list.Summaries[0].ExecutionStatus != types.ExecutionStatusExecuteComplete {
+		t.Errorf("ListChangeSets after execute = %+v, want only the executed change set", list.Summaries)
+	}
+	_, err = e.cfn.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: other.Id})
+	var nf *types.ChangeSetNotFoundException
+	if !errors.As(err, &nf) {
+		t.Errorf("the other change set after execute: %v, want ChangeSetNotFoundException", err)
+	}
+}
+
+// TestSDKWaiters checks that the SDK's waiter acceptors read the fake's answers.
+func TestSDKWaiters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	cs := e.createChangeSet(t, "app", "cs", types.ChangeSetTypeCreate, appTemplate, param("Env", "prod"))
+	in := &cloudformation.DescribeChangeSetInput{ChangeSetName: cs.Id}
+	if err := cloudformation.NewChangeSetCreateCompleteWaiter(e.cfn).Wait(ctx, in, 5*time.Second); err != nil {
+		t.Fatalf("change set waiter: %v", err)
+	}
+	e.execute(t, aws.ToString(cs.Id), false)
+	if err := cloudformation.NewStackCreateCompleteWaiter(e.cfn).Wait(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("app")}, 5*time.Second); err != nil {
+		t.Fatalf("stack waiter: %v", err)
+	}
+	noop := e.createChangeSet(t, "app", "noop", types.ChangeSetTypeUpdate, appTemplate, param("Env", "prod"))
+	err := cloudformation.NewChangeSetCreateCompleteWaiter(e.cfn).Wait(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: noop.Id}, 5*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "waiter state transitioned to Failure") {
+		t.Errorf("waiting on an empty change set: %v, want a waiter failure", err)
+	}
+}
+
+func TestSeededReviewInProgressStack(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id, err := e.fake.PutStack(StackSeed{Name: "app", Status: "REVIEW_IN_PROGRESS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.cfn.CreateChangeSet(context.Background(), &cloudformation.CreateChangeSetInput{
+		StackName: aws.String("app"), ChangeSetName: aws.String("up"), ChangeSetType: types.ChangeSetTypeUpdate,
+		TemplateBody: aws.String(appTemplate), Parameters: []types.Parameter{param("Env", "x")},
+	})
+	if code, msg := apiCode(err); code != "ValidationError" || msg != "Stack:"+id+" is in REVIEW_IN_PROGRESS state and can not be updated." {
+		t.Errorf("UPDATE on REVIEW_IN_PROGRESS: %v", err)
+	}
+	cs := e.createChangeSet(t, "app", "cs", types.ChangeSetTypeCreate, appTemplate, param("Env", "prod"))
+	if aws.ToString(cs.StackId) != id {
+		t.Errorf("CREATE change set made a new stack %s, want the seeded %s", aws.ToString(cs.StackId), id)
+	}
+	e.describeChangeSet(t, aws.ToString(cs.Id))
+	e.execute(t, aws.ToString(cs.Id), false)
+	if got := e.stack(t, "app").StackStatus; got != types.StackStatusCreateComplete {
+		t.Errorf("status = %s, want CREATE_COMPLETE", got)
+	}
+}

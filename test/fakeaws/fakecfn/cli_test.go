@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -114,6 +117,21 @@ func TestRealCLIDeploy(t *testing.T) {
 	if diff := cmp.Diff([]string{"DescribeStacks", "GetTemplateSummary", "CreateChangeSet", "DescribeChangeSet"}, actions()); diff != "" {
 		t.Errorf("no-op call sequence (-want +got):\n%s", diff)
 	}
+
+	// The CLI leaves the empty change set behind and names change sets by the
+	// second, so a deploy within the same second would collide with it.
+	client := cloudformation.New(cloudformation.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+	})
+	for _, cs := range fake.ChangeSets() {
+		if !cs.Deleted && cs.Status == "FAILED" {
+			if _, err := client.DeleteChangeSet(context.Background(), &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(cs.ID)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	actions()
 
 	// 3. A changed parameter updates; the unchanged one is sent as UsePreviousValue.
 	out, err = deploy("s", "--parameter-overrides", "K=W")
