@@ -1,0 +1,352 @@
+package cfn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+)
+
+// changeSetNotFoundGrace is how many polls may answer ChangeSetNotFound
+// right after CreateChangeSet before it counts as an error (eventual
+// consistency).
+const changeSetNotFoundGrace = 4
+
+// waitChangeSet polls the change set until CloudFormation has computed it.
+func (r *run) waitChangeSet(ctx context.Context) (*cloudformation.DescribeChangeSetOutput, error) {
+	p := r.d.newPoller(r.deadline)
+	status := "CREATE_PENDING"
+	for missing := 0; ; {
+		out, err := r.d.CFN.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
+		switch {
+		case err != nil && isChangeSetMissing(err) && missing < changeSetNotFoundGrace:
+			missing++
+		case err != nil && transient(ctx, err):
+			p.throttled()
+			r.log().Debugf("Polling change set %s: %s; retrying", r.o.ChangeSetName, apiErrorMessage(err))
+		case err != nil:
+			return nil, wrapAWS(err, "polling change set %s", r.o.ChangeSetName)
+		default:
+			p.ok()
+			status = string(out.Status)
+			switch out.Status {
+			case types.ChangeSetStatusCreatePending, types.ChangeSetStatusCreateInProgress:
+			default:
+				return out, nil
+			}
+		}
+		if err := p.sleep(ctx); errors.Is(err, errDeadline) {
+			return nil, fmt.Errorf("change set %s is still %s after the %s timeout: CloudFormation is slow or the template is very large; raise timeout-in-minutes and re-run", r.o.ChangeSetName, Untrusted(status), r.o.Timeout)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (r *run) stackRef() *string {
+	if r.stackID != "" {
+		return aws.String(r.stackID)
+	}
+	return aws.String(r.o.StackName)
+}
+
+// emptyReasons are the StatusReason fragments of a change set without
+// changes (the AWS CLI and CFN-GHA match the same strings).
+var emptyReasons = []string{"didn't contain changes", "No updates are to be performed"}
+
+// inspectChangeSet handles the computed change set: empty, failed, or
+// ready with changes (which are then listed page by page).
+func (r *run) inspectChangeSet(ctx context.Context, cs *cloudformation.DescribeChangeSetOutput) error {
+	reason := aws.ToString(cs.StatusReason)
+	r.csCreated = aws.ToTime(cs.CreationTime)
+	if cs.Status != types.ChangeSetStatusCreateComplete {
+		for _, s := range emptyReasons {
+			if strings.Contains(reason, s) {
+				return r.emptyChangeSet(ctx)
+			}
+		}
+		return r.failedChangeSet(ctx, cs)
+	}
+	r.addChanges(cs.Changes)
+	for token := cs.NextToken; token != nil; {
+		var page *cloudformation.DescribeChangeSetOutput
+		err := r.retry(ctx, "listing the changes of change set "+r.o.ChangeSetName, func() error {
+			var err error
+			page, err = r.d.CFN.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef(), NextToken: token})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		r.addChanges(page.Changes)
+		token = page.NextToken
+	}
+	r.res.ChangesCount = len(r.res.Changes)
+	r.res.HasChanges = true
+	return nil
+}
+
+func (r *run) addChanges(cs []types.Change) {
+	for _, c := range cs {
+		rc := c.ResourceChange
+		if rc == nil {
+			continue
+		}
+		r.res.Changes = append(r.res.Changes, Change{
+			Action:       string(rc.Action),
+			LogicalID:    aws.ToString(rc.LogicalResourceId),
+			PhysicalID:   aws.ToString(rc.PhysicalResourceId),
+			ResourceType: aws.ToString(rc.ResourceType),
+			Replacement:  string(rc.Replacement),
+		})
+	}
+}
+
+func (r *run) logChanges() {
+	r.log().Infof("Change set %s has %d change(s):", r.o.ChangeSetName, r.res.ChangesCount)
+	for _, c := range r.res.Changes {
+		line := fmt.Sprintf("  %-8s %-36s %s", Untrusted(c.Action), Untrusted(c.ResourceType), Untrusted(c.LogicalID))
+		if c.Replacement == string(types.ReplacementTrue) || c.Replacement == string(types.ReplacementConditional) {
+			line += "  (replacement: " + Untrusted(c.Replacement) + ")"
+		}
+		r.log().Infof("%s", line)
+	}
+}
+
+// emptyChangeSet deletes a change set without changes; the deploy succeeds
+// unless FailOnEmpty.
+func (r *run) emptyChangeSet(ctx context.Context) error {
+	r.res.HasChanges = false
+	if r.stack != nil {
+		r.res.StackStatus = string(r.stack.StackStatus)
+		r.res.Outputs = outputs(r.stack.Outputs)
+	}
+	r.deleteChangeSet(ctx, "empty")
+	if r.o.FailOnEmpty {
+		return fmt.Errorf("change set %s contains no changes and fail-on-empty-changeset is true: the stack is already up to date", r.o.ChangeSetName)
+	}
+	r.log().Infof("No changes to deploy: stack %s is up to date.", r.o.StackName)
+	return nil
+}
+
+// failedChangeSet reports the reason CloudFormation gave.
+func (r *run) failedChangeSet(ctx context.Context, cs *cloudformation.DescribeChangeSetOutput) error {
+	reason := Untrusted(aws.ToString(cs.StatusReason))
+	if reason == "" {
+		reason = "no reason given"
+	}
+	kept := ""
+	if r.o.DeleteFailedChangeSet {
+		r.deleteChangeSet(ctx, "failed")
+	} else {
+		r.csSettled = true
+		kept = fmt.Sprintf(" (kept for inspection: delete-failed-changeset is false; delete it with `aws cloudformation delete-change-set --change-set-name %s`)", Untrusted(r.csID))
+	}
+	return fmt.Errorf("change set %s %s: %s: fix the template, parameters or capabilities and re-run%s", r.o.ChangeSetName, Untrusted(string(cs.Status)), reason, kept)
+}
+
+// deleteChangeSet deletes our change set and waits until it is gone, so a
+// re-run finds a clean stack. It only warns on failure: the deploy outcome
+// does not depend on it.
+func (r *run) deleteChangeSet(ctx context.Context, what string) {
+	r.csSettled = true
+	_, err := r.d.CFN.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
+	if err != nil && !isChangeSetMissing(err) {
+		r.log().Warningf("Could not delete the %s change set %s: %s", what, r.o.ChangeSetName, apiErrorMessage(err))
+		return
+	}
+	p := r.d.newPoller(r.deadline)
+	for {
+		out, err := r.d.CFN.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
+		switch {
+		case isChangeSetMissing(err) || err == nil && out.Status == types.ChangeSetStatusDeleteComplete:
+			r.log().Infof("Deleted the %s change set %s.", what, r.o.ChangeSetName)
+			return
+		case err != nil && !transient(ctx, err):
+			r.log().Warningf("Could not confirm the deletion of the %s change set %s: %s", what, r.o.ChangeSetName, apiErrorMessage(err))
+			return
+		case err != nil:
+			p.throttled()
+		}
+		if err := p.sleep(ctx); err != nil {
+			r.log().Warningf("Did not see the %s change set %s disappear before stopping: %v", what, r.o.ChangeSetName, err)
+			return
+		}
+	}
+}
+
+// execute runs the change set, streams events until the stack settles and
+// collects the outputs, or the root cause of a failure.
+func (r *run) execute(ctx context.Context) error {
+	o := r.o
+	if o.TerminationProtection && r.stack != nil && !aws.ToBool(r.stack.EnableTerminationProtection) {
+		// Before executing, so the stack is protected during the update.
+		if err := r.protect(ctx); err != nil {
+			return err
+		}
+	}
+	since := r.csCreated // AWS's clock, like the event timestamps
+	if since.IsZero() {
+		since = r.d.now()
+	}
+	in := &cloudformation.ExecuteChangeSetInput{
+		ChangeSetName:   aws.String(r.csID),
+		StackName:       r.stackRef(),
+		DisableRollback: aws.Bool(o.DisableRollback),
+	}
+	if o.ClientToken != "" {
+		in.ClientRequestToken = aws.String(o.ClientToken)
+	}
+	execStart := r.d.now()
+	if _, err := r.d.CFN.ExecuteChangeSet(ctx, in); err != nil {
+		return wrapAWS(err, "executing change set %s", o.ChangeSetName)
+	}
+	r.csSettled = true
+	r.res.Executed = true
+	r.res.Created = r.stack == nil
+	r.log().Infof("Executing change set %s (disable-rollback: %t).", o.ChangeSetName, o.DisableRollback)
+
+	end := r.log().Group("Stack events: " + o.StackName)
+	events := newEventStream(r.d.CFN, r.stackID, since, func(ev types.StackEvent) { r.log().Infof("%s", formatEvent(ev)) })
+	polled := 0
+	final, err := r.pollStack(ctx, r.stackID, events, func(st types.Stack) bool {
+		// Right after ExecuteChangeSet the stack may still show the status
+		// of its previous operation; trust a terminal status once the
+		// update has visibly started, or after a few polls.
+		polled++
+		return r.stack == nil || polled > 4 || !aws.ToTime(st.LastUpdatedTime).Before(since)
+	})
+	end()
+	r.res.ExecutionDuration = r.d.now().Sub(execStart)
+	r.res.StackStatus = string(final.StackStatus)
+	r.res.StackStatusReason = aws.ToString(final.StackStatusReason)
+	if err != nil {
+		return r.executionError(ctx, events, final, err)
+	}
+	switch final.StackStatus {
+	case types.StackStatusCreateComplete, types.StackStatusUpdateComplete, types.StackStatusImportComplete:
+	default:
+		return r.executionError(ctx, events, final, nil)
+	}
+	r.res.Outputs = outputs(final.Outputs)
+	r.log().Infof("Stack %s is %s after %s.", o.StackName, Untrusted(string(final.StackStatus)), r.res.ExecutionDuration.Round(100*time.Millisecond))
+	if o.TerminationProtection && r.stack == nil {
+		// After a successful create only: a protected ROLLBACK_COMPLETE
+		// stack could not be deleted and re-created by the next run.
+		return r.protect(ctx)
+	}
+	return nil
+}
+
+func (r *run) protect(ctx context.Context) error {
+	_, err := r.d.CFN.UpdateTerminationProtection(ctx, &cloudformation.UpdateTerminationProtectionInput{
+		StackName:                   aws.String(r.stackID),
+		EnableTerminationProtection: aws.Bool(true),
+	})
+	if err != nil {
+		return wrapAWS(err, "enabling termination protection on stack %s (the deploy role needs cloudformation:UpdateTerminationProtection)", r.o.StackName)
+	}
+	r.log().Infof("Termination protection is on for stack %s.", r.o.StackName)
+	return nil
+}
+
+// executionError builds the failure message: the root cause first, then
+// the final status and what to do next. waitErr is the error that stopped
+// the wait, if any.
+func (r *run) executionError(ctx context.Context, events *eventStream, final types.Stack, waitErr error) error {
+	if waitErr != nil && !errors.Is(waitErr, errDeadline) {
+		return waitErr
+	}
+	r.res.Failures = rootCause(ctx, r.d.CFN, events.events, r.stackID, events.since, 0)
+	var lines []string
+	for _, f := range r.res.Failures {
+		lines = append(lines, f.String())
+	}
+	name, status := r.o.StackName, Untrusted(string(final.StackStatus))
+	if waitErr != nil {
+		lines = append(lines, fmt.Sprintf("still %s after the %s timeout: CloudFormation continues the operation; follow it in the console, and raise timeout-in-minutes if it is expected to take this long", status, r.o.Timeout))
+		return fmt.Errorf("stack %s: %s", name, strings.Join(lines, "\n"))
+	}
+	lines = append(lines, "final status "+status+statusReason(final), "next: "+nextStep(name, final.StackStatus))
+	return fmt.Errorf("stack %s failed: %s", name, strings.Join(lines, "\n"))
+}
+
+// nextStep tells the user what to do after a failed operation.
+func nextStep(name string, st types.StackStatus) string {
+	switch st {
+	case types.StackStatusRollbackComplete:
+		return "the stack was rolled back; fix the cause above and re-run: the action deletes ROLLBACK_COMPLETE stacks before the next create"
+	case types.StackStatusCreateFailed:
+		return "rollback was disabled, so the failed resources are kept for debugging; fix the cause above and re-run: the action deletes CREATE_FAILED stacks before the next create"
+	case types.StackStatusUpdateRollbackComplete:
+		return "the update was rolled back and the stack is back at its previous state; fix the cause above and re-run"
+	case types.StackStatusUpdateFailed:
+		return fmt.Sprintf("rollback was disabled, so the stack keeps the partial update; fix the cause above and re-run, or roll back with `aws cloudformation rollback-stack --stack-name %s`", name)
+	case types.StackStatusUpdateRollbackFailed:
+		return fmt.Sprintf("the rollback failed too: run `aws cloudformation continue-update-rollback --stack-name %s` (skipping resources that cannot roll back), then re-run", name)
+	case types.StackStatusRollbackFailed:
+		return fmt.Sprintf("the rollback failed too: delete the stack with `aws cloudformation delete-stack --stack-name %s --retain-resources ...`, then re-run", name)
+	}
+	return "fix the cause above and re-run"
+}
+
+func outputs(os []types.Output) []Output {
+	var out []Output
+	for _, o := range os {
+		out = append(out, Output{
+			Key:         aws.ToString(o.OutputKey),
+			Value:       aws.ToString(o.OutputValue),
+			Description: aws.ToString(o.Description),
+			ExportName:  aws.ToString(o.ExportName),
+		})
+	}
+	return out
+}
+
+// cleanUp runs after a failed deploy: on cancellation or a timeout it
+// deletes our unexecuted change set with a fresh short context, reports
+// the stack status and says the deploy was cancelled.
+func (r *run) cleanUp(ctx context.Context, err error) error {
+	cancelled := ctx.Err() != nil
+	if !cancelled && (r.csID == "" || r.csSettled) {
+		return err
+	}
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	var notes []string
+	if r.csID != "" && !r.csSettled {
+		r.csSettled = true
+		_, derr := r.d.CFN.DeleteChangeSet(bg, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
+		if derr != nil && !isChangeSetMissing(derr) {
+			notes = append(notes, fmt.Sprintf("could not delete the unexecuted change set %s: %s", r.o.ChangeSetName, apiErrorMessage(derr)))
+		} else {
+			notes = append(notes, fmt.Sprintf("deleted the unexecuted change set %s", r.o.ChangeSetName))
+		}
+	}
+	if !cancelled {
+		r.log().Infof("Cleanup: %s.", strings.Join(notes, "; "))
+		return err
+	}
+	if r.stackID != "" || r.stack != nil {
+		out, derr := r.d.CFN.DescribeStacks(bg, &cloudformation.DescribeStacksInput{StackName: r.stackRef()})
+		if derr == nil && len(out.Stacks) > 0 {
+			st := out.Stacks[0]
+			r.res.StackStatus = string(st.StackStatus)
+			note := "stack status " + Untrusted(string(st.StackStatus))
+			if r.res.Executed && strings.HasSuffix(string(st.StackStatus), "_IN_PROGRESS") {
+				note += " (CloudFormation continues the started operation; it is not cancelled)"
+			}
+			notes = append(notes, note)
+		}
+	}
+	msg := "deploying stack " + r.o.StackName + " cancelled"
+	if len(notes) > 0 {
+		msg += " (" + strings.Join(notes, "; ") + ")"
+	}
+	return fmt.Errorf("%s: %w", msg, ctx.Err())
+}

@@ -1,0 +1,427 @@
+package cfn
+
+import (
+	"io/fs"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// files is an in-memory readFile.
+func files(m map[string]string) func(string) ([]byte, error) {
+	return func(p string) ([]byte, error) {
+		s, ok := m[p]
+		if !ok {
+			return nil, fs.ErrNotExist
+		}
+		return []byte(s), nil
+	}
+}
+
+func TestParseParameterOverrides(t *testing.T) {
+	t.Parallel()
+	fsys := files(map[string]string{
+		"params/cli.json":      `[{"ParameterKey":"Env","ParameterValue":"prod"},{"ParameterKey":"Port","ParameterValue":80},{"ParameterKey":"Keep","UsePreviousValue":true}]`,
+		"params/pipeline.json": "\ufeff" + `{"Parameters":{"Env":"prod","Subnets":"a,b"}}`,
+		"params/strings.json":  `["Env=prod","Tag=\"x,y\""]`,
+		"params/bad.json":      `{"Parameters":{"Env":"prod"},"Tags":{"a":"b"}}`,
+		"params/broken.json":   `[{"ParameterKey":"Env","ParameterValue":"s3cr3t"`,
+		"params/dup.json":      `{"Env":"a","Env":"s3cr3t"}`,
+		"params/list.json":     `{"Env":["a","b"]}`,
+	})
+	for _, tc := range []struct {
+		name    string
+		in      string
+		want    []Parameter
+		wantErr string
+	}{
+		{name: "empty", in: "  \n "},
+		{name: "comma_pairs", in: "Env=prod,ImageTag=abc123", want: []Parameter{{Key: "Env", Value: "prod"}, {Key: "ImageTag", Value: "abc123"}}},
+		{name: "newline_pairs_crlf", in: "Env=prod\r\nImageTag=abc\r\n", want: []Parameter{{Key: "Env", Value: "prod"}, {Key: "ImageTag", Value: "abc"}}},
+		{name: "spaces_trimmed", in: " Env = prod , Port=80 ", want: []Parameter{{Key: "Env", Value: "prod"}, {Key: "Port", Value: "80"}}},
+		{name: "trailing_comma_and_blank_lines", in: "Env=prod,\n\nPort=80,", want: []Parameter{{Key: "Env", Value: "prod"}, {Key: "Port", Value: "80"}}},
+		{name: "quoted_commas_and_equals", in: `Subnets="a,b,c",Q="x=y"`, want: []Parameter{{Key: "Subnets", Value: "a,b,c"}, {Key: "Q", Value: "x=y"}}},
+		{name: "quoted_escapes", in: `Msg="say \"hi\" \\o/"`, want: []Parameter{{Key: "Msg", Value: `say "hi" \o/`}}},
+		{name: "quoted_newline", in: "Key=\"line1\nline2\"", want: []Parameter{{Key: "Key", Value: "line1\nline2"}}},
+		{name: "equals_in_unquoted_value", in: "Token=a=b==", want: []Parameter{{Key: "Token", Value: "a=b=="}}},
+		{name: "empty_value", in: "Env=", want: []Parameter{{Key: "Env", Value: ""}}},
+		{name: "quote_inside_value_is_literal", in: `Env=a"b`, want: []Parameter{{Key: "Env", Value: `a"b`}}},
+		{name: "unbalanced_quote", in: `Env="prod,Port=80`, wantErr: "the value of Env has an unbalanced double quote: close it with \""},
+		{name: "text_after_quote", in: `Env="prod"x`, wantErr: "the value of Env has text after its closing quote"},
+		{name: "empty_key", in: "=prod", wantErr: "item 1 has an empty key: write Key=Value"},
+		{name: "no_equals_first", in: "prod", wantErr: "item 1 has no '='"},
+		{name: "unquoted_list", in: "Subnets=a,b", wantErr: `item 2 (after Subnets) has no '=': write Key=Value; if it belongs to the value of Subnets, quote that value: Subnets="a,b"`},
+		{name: "duplicate_key", in: "Env=a,Env=b", wantErr: "parameter Env is given twice"},
+		{name: "key_not_alnum", in: "my-key=1", wantErr: `parameter key "my-key" is not alphanumeric`},
+		{name: "cli_json_file", in: "file://params/cli.json", want: []Parameter{{Key: "Env", Value: "prod"}, {Key: "Port", Value: "80"}, {Key: "Keep", UsePrevious: true}}},
+		{name: "codepipeline_file_with_bom", in: "params/pipeline.json", want: []Parameter{{Key: "Env", Value: "prod"}, {Key: "Subnets", Value: "a,b"}}},
+		{name: "string_list_file", in: "file://params/strings.json", want: []Parameter{{Key: "Env", Value: "prod"}, {Key: "Tag", Value: "x,y"}}},
+		{name: "inline_json_object", in: `{"Env":"prod","Port":8080}`, want: []Parameter{{Key: "Env", Value: "prod"}, {Key: "Port", Value: "8080"}}},
+		{name: "codepipeline_extra_key", in: "params/bad.json", wantErr: `key "Tags" is not supported next to Parameters`},
+		{name: "broken_json_hides_value", in: "file://params/broken.json", wantErr: "parsing params/broken.json: invalid JSON"},
+		{name: "duplicate_json_key", in: "params/dup.json", wantErr: `key "Env" is given twice`},
+		{name: "list_value", in: "params/list.json", wantErr: "value of Env: must be a string, number or boolean"},
+		{name: "missing_file", in: "file://nope.json", wantErr: "reading nope.json: file does not exist"},
+		{name: "file_prefix_without_path", in: "file://", wantErr: "file:// names no file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := ParseParameterOverrides(tc.in, fsys)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "s3cr3t") {
+					t.Errorf("error shows a value: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("error = %v", err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("parameters (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseTags(t *testing.T) {
+	t.Parallel()
+	many := strings.Repeat("k=v,", 51)
+	for _, tc := range []struct {
+		name    string
+		in      string
+		want    []Tag
+		wantErr string
+	}{
+		{name: "pairs", in: "team=web,cost center=42", want: []Tag{{Key: "team", Value: "web"}, {Key: "cost center", Value: "42"}}},
+		{name: "json_object_keeps_order", in: `{"b":"2","a":"1"}`, want: []Tag{{Key: "b", Value: "2"}, {Key: "a", Value: "1"}}},
+		{name: "json_array", in: `[{"Key":"team","Value":"web"}]`, want: []Tag{{Key: "team", Value: "web"}}},
+		{name: "unicode_value", in: "owner=Zoë", want: []Tag{{Key: "owner", Value: "Zoë"}}},
+		{name: "empty_value_allowed", in: "flag=", want: []Tag{{Key: "flag", Value: ""}}},
+		{name: "aws_prefix", in: "AWS:x=1", wantErr: `tag key "AWS:x" uses the reserved prefix aws:`},
+		{name: "too_many", in: many, wantErr: "51 tags given: CloudFormation allows at most 50"},
+		{name: "long_key", in: strings.Repeat("k", 129) + "=v", wantErr: "is 129 characters: at most 128 are allowed"},
+		{name: "long_value", in: "k=" + strings.Repeat("v", 257), wantErr: `the value of tag "k" is 257 characters`},
+		{name: "bad_char", in: "k=a;b", wantErr: `the value of tag "k" has characters CloudFormation refuses`},
+		{name: "duplicate", in: "k=1,k=2", wantErr: `tag "k" is given twice`},
+		{name: "array_missing_value", in: `[{"Key":"k"}]`, wantErr: "item 1 needs both Key and Value"},
+		{name: "object_non_string", in: `{"k":1}`, wantErr: `the value of tag "k" must be a JSON string`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := ParseTags(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("error = %v", err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("tags (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLoadTemplate(t *testing.T) {
+	t.Parallel()
+	fsys := files(map[string]string{
+		"/ws/t.json":         `{"Parameters":{"B":{"Type":"String"},"A":{"Type":"String"}},"Resources":{}}`,
+		"/ws/t.yaml":         "# comment\n---\nAWSTemplateFormatVersion: '2010-09-09'\nParameters: # the inputs\n  Env:\n    Type: String\n    Description: |\n      Foo: not a key\n\n  'Quoted':   # c\n    Type: String\n  \"Dq\": {Type: String}\nResources:\n  Bucket:\n    Type: AWS::S3::Bucket\n",
+		"/ws/crlf.yaml":      "Parameters:\r\n    Env:\r\n        Type: String\r\nResources: {}\r\n",
+		"/ws/flow.yaml":      "Parameters: {A: {Type: String, Default: 'x,y'}, \"B\": {Type: Number}}\nResources: {}\n",
+		"/ws/multiflow.yaml": "Parameters: {A: {Type: String},\n  B: {Type: Number}}\nResources: {}\n",
+		"/ws/emptyflow.yaml": "Parameters: {}\nResources: {}\n",
+		"/ws/none.yaml":      "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n",
+		"/ws/alias.yaml":     "Parameters: *common\nResources: {}\n",
+		"/ws/merge.yaml":     "Parameters:\n  <<: *common\n  Env:\n    Type: String\nResources: {}\n",
+		"/ws/empty.yaml":     " \n\n",
+		"/ws/bin.yaml":       "Resources:\x00\x01",
+		"/ws/latin1.yaml":    "Resources: caf\xe9\n",
+		"/ws/prose.txt":      "this is not a template\n",
+		"/ws/bad.json":       "{\"Resources\": {\n\"A\": }\n}",
+		"/ws/big.yaml":       "Resources: {}\n#" + strings.Repeat("x", MaxTemplateSize),
+		"/ws/large.yaml":     "Resources: {}\n#" + strings.Repeat("x", MaxTemplateBodySize),
+		"/abs/t.yaml":        "Resources: {}\n",
+	})
+	for _, tc := range []struct {
+		name       string
+		in         string
+		wantParams []string
+		wantKnown  bool
+		wantURL    string
+		wantUpload bool
+		wantErr    string
+	}{
+		{name: "json", in: "t.json", wantParams: []string{"A", "B"}, wantKnown: true},
+		{name: "yaml_comments_quotes_block_scalar", in: "t.yaml", wantParams: []string{"Dq", "Env", "Quoted"}, wantKnown: true},
+		{name: "yaml_crlf", in: "./crlf.yaml", wantParams: []string{"Env"}, wantKnown: true},
+		{name: "yaml_flow", in: "flow.yaml", wantParams: []string{"A", "B"}, wantKnown: true},
+		{name: "yaml_flow_multiline", in: "multiflow.yaml", wantParams: []string{"A", "B"}, wantKnown: true},
+		{name: "yaml_empty_flow", in: "emptyflow.yaml", wantKnown: true},
+		{name: "yaml_no_parameters", in: "file://none.yaml", wantKnown: true},
+		{name: "yaml_alias_unknown", in: "alias.yaml", wantKnown: false},
+		{name: "yaml_merge_key_unknown", in: "merge.yaml", wantKnown: false},
+		{name: "absolute_path", in: "/abs/t.yaml", wantKnown: true},
+		{name: "large_needs_upload", in: "large.yaml", wantKnown: true, wantUpload: true},
+		{name: "https_url", in: "https://b.s3.eu-west-1.amazonaws.com/app.yaml", wantURL: "https://b.s3.eu-west-1.amazonaws.com/app.yaml"},
+		{name: "empty_input", in: " ", wantErr: "no template given"},
+		{name: "missing", in: "nope.yaml", wantErr: "template nope.yaml not found: the path is relative to the repository root"},
+		{name: "escapes_workspace", in: "../etc/passwd", wantErr: "leaves the workspace"},
+		{name: "empty_file", in: "empty.yaml", wantErr: "template empty.yaml is empty"},
+		{name: "binary", in: "bin.yaml", wantErr: "is not a text file"},
+		{name: "not_utf8", in: "latin1.yaml", wantErr: "is not a text file"},
+		{name: "not_a_template", in: "prose.txt", wantErr: "is neither JSON nor YAML"},
+		{name: "bad_json_line", in: "bad.json", wantErr: "is not valid JSON: line 2"},
+		{name: "over_1mb", in: "big.yaml", wantErr: "CloudFormation accepts at most 1048576 (1 MB)"},
+		{name: "http_url", in: "http://b/x.yaml", wantErr: "must use https://"},
+		{name: "s3_url", in: "s3://b/x.yaml", wantErr: "use https://BUCKET.s3.REGION.amazonaws.com/KEY"},
+		{name: "url_without_key", in: "https://b.s3.amazonaws.com/", wantErr: "needs a host and an object key"},
+		{name: "url_with_credentials", in: "https://u:p@b.s3.amazonaws.com/k", wantErr: "must not contain credentials"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := LoadTemplate("/ws", tc.in, fsys)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("error = %v", err)
+			}
+			if diff := cmp.Diff(tc.wantParams, got.Parameters); diff != "" || got.ParametersKnown != tc.wantKnown {
+				t.Errorf("parameters (-want +got):\n%s known=%v, want %v", diff, got.ParametersKnown, tc.wantKnown)
+			}
+			if got.URL != tc.wantURL || got.NeedsUpload() != tc.wantUpload {
+				t.Errorf("URL=%q NeedsUpload=%v, want %q %v", got.URL, got.NeedsUpload(), tc.wantURL, tc.wantUpload)
+			}
+			if tc.wantURL == "" && (got.Body == "" || got.Size != len(got.Body)) {
+				t.Errorf("Body/Size not set: size %d", got.Size)
+			}
+		})
+	}
+}
+
+func TestCheckOverrides(t *testing.T) {
+	t.Parallel()
+	tmpl := Template{Parameters: []string{"A", "B"}, ParametersKnown: true}
+	err := tmpl.CheckOverrides([]Parameter{{Key: "A"}, {Key: "X", Value: "secret"}, {Key: "Y"}})
+	want := "the template does not declare X, Y (it declares: A, B): fix the names or drop them"
+	if diff := cmp.Diff(want, errString(err)); diff != "" {
+		t.Errorf("error (-want +got):\n%s", diff)
+	}
+	if err := (Template{URL: "https://x/y"}).CheckOverrides([]Parameter{{Key: "X"}}); err != nil {
+		t.Errorf("URL template: %v, want no check", err)
+	}
+}
+
+func TestNames(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, in, wantErr string
+	}{
+		{name: "valid", in: "my-App-2"},
+		{name: "empty", in: "", wantErr: "stack name is empty"},
+		{name: "leading_digit", in: "1app", wantErr: "must start with a letter"},
+		{name: "underscore", in: "my_app", wantErr: `contains '_'`},
+		{name: "too_long", in: "a" + strings.Repeat("b", 128), wantErr: "is 129 characters long"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := ValidStackName(tc.in)
+			if got := errString(err); !strings.Contains(got, tc.wantErr) || (tc.wantErr == "") != (err == nil) {
+				t.Errorf("ValidStackName(%q) = %q, want %q", tc.in, got, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestParseCapabilities(t *testing.T) {
+	t.Parallel()
+	got, err := ParseCapabilities("CAPABILITY_IAM, CAPABILITY_AUTO_EXPAND\nCAPABILITY_IAM")
+	if diff := cmp.Diff([]string{CapabilityIAM, CapabilityAutoExpand}, got); diff != "" || err != nil {
+		t.Errorf("capabilities (-want +got):\n%s err=%v", diff, err)
+	}
+	_, err = ParseCapabilities("CAPABILITY_IAM,capability_iam,CAPABILITY_ADMIN")
+	if got := errString(err); !strings.Contains(got, `unknown capability "capability_iam"`) || !strings.Contains(got, `"CAPABILITY_ADMIN"`) {
+		t.Errorf("error = %q, want both unknown capabilities", got)
+	}
+}
+
+func TestDefaultChangeSetName(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 1, 12, 30, 5, 0, time.FixedZone("x", 3600))
+	for _, tc := range []struct {
+		name, run, attempt, job, want string
+	}{
+		{name: "run", run: "123456", attempt: "2", job: "deploy_prod", want: "deploy-deploy-prod-123456-2-20260301t113005"},
+		{name: "local", want: "deploy-20260301t113005"},
+		{name: "odd_job", run: "1", attempt: "1", job: "--Ünïcode job!!", want: "deploy-n-code-job-1-1-20260301t113005"},
+		{name: "long_job", run: "9", attempt: "1", job: strings.Repeat("j", 300), want: "deploy-" + strings.Repeat("j", 128-len("deploy-")-len("-20260301t113005")) + "-20260301t113005"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := DefaultChangeSetName(tc.run, tc.attempt, tc.job, now)
+			if got != tc.want {
+				t.Errorf("DefaultChangeSetName = %q, want %q", got, tc.want)
+			}
+			if err := ValidChangeSetName(got); err != nil {
+				t.Errorf("not valid: %v", err)
+			}
+		})
+	}
+}
+
+func TestUntrusted(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, in, want string }{
+		{name: "plain", in: "Access Denied", want: "Access Denied"},
+		{name: "newlines", in: "a\r\nb", want: `a\r\nb`},
+		{name: "command_at_start", in: "::add-mask::x", want: ": :add-mask::x"},
+		{name: "command_after_spaces", in: "  ::stop-commands::t", want: "  : :stop-commands::t"},
+		{name: "command_after_newline", in: "x\n::error::y", want: `x\n::error::y`},
+		{name: "old_command_anywhere", in: "x ##[error]y", want: "x ## [error]y"},
+		{name: "ansi_escape", in: "\x1b[31mred", want: `\x1b[31mred`},
+		{name: "nel_and_separators", in: "a\u0085b\u2028c", want: `a\u0085b\u2028c`},
+		{name: "bidi_override", in: "a\u202eb", want: `a\u202eb`},
+		{name: "invalid_utf8", in: "a\xffb", want: `a\xffb`},
+		{name: "unicode_kept", in: "Zoë 日本", want: "Zoë 日本"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := Untrusted(tc.in); got != tc.want {
+				t.Errorf("Untrusted(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMarkdownCell(t *testing.T) {
+	t.Parallel()
+	got := markdownCell("a|b\n<img src=x>[l](u) *x*")
+	want := `a\|b\\n\<img src=x\>\[l\](u) \*x\*`
+	if got != want {
+		t.Errorf("markdownCell = %q, want %q", got, want)
+	}
+}
+
+func TestSummaryMarkdown(t *testing.T) {
+	t.Parallel()
+	r := &Result{
+		StackName: "app", StackStatus: "UPDATE_ROLLBACK_COMPLETE", ChangeSetID: "arn:cs", ChangeSetName: "deploy-1", ChangeSetType: "UPDATE",
+		HasChanges: true, ChangesCount: 1, Executed: true,
+		Changes:           []Change{{Action: "Modify", LogicalID: "Fn|x", ResourceType: "AWS::Lambda::Function", Replacement: "True"}},
+		Failures:          []Failure{{Time: t0, LogicalID: "Fn", ResourceType: "AWS::Lambda::Function", Status: "UPDATE_FAILED", Reason: "bad\n| injected |"}},
+		Outputs:           []Output{{Key: "Url", Value: "secret-ish", Description: "site"}},
+		ChangeSetDuration: 3200 * time.Millisecond, ExecutionDuration: 20 * time.Second, Elapsed: 23250 * time.Millisecond,
+	}
+	want := "### CloudFormation stack app\n\n| | |\n|---|---|\n" +
+		"| Status | UPDATE\\_ROLLBACK\\_COMPLETE |\n" +
+		"| Change set | deploy-1 (UPDATE) |\n" +
+		"| Changes | 1, executed |\n" +
+		"| Timings | change set 3.2s, execution 20s, total 23.3s |\n" +
+		"\n#### Root cause\n\n| Time | Logical ID | Type | Status | Reason |\n|---|---|---|---|---|\n" +
+		"| 12:00:00 | Fn | AWS::Lambda::Function | UPDATE\\_FAILED | bad\\\\n\\| injected \\| |\n" +
+		"\n#### Changes\n\n| Action | Logical ID | Type | Replacement |\n|---|---|---|---|\n" +
+		"| Modify | Fn\\|x | AWS::Lambda::Function | True |\n" +
+		"\n#### Outputs\n\n| Key | Description |\n|---|---|\n| Url | site |\n"
+	if diff := cmp.Diff(want, r.SummaryMarkdown()); diff != "" {
+		t.Errorf("SummaryMarkdown (-want +got):\n%s", diff)
+	}
+}
+
+func TestTemplateObjectURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ bucket, region, key, want string }{
+		{"b", "eu-west-1", "p/app-1.template", "https://b.s3.eu-west-1.amazonaws.com/p/app-1.template"},
+		{"b", "cn-north-1", "k", "https://b.s3.cn-north-1.amazonaws.com.cn/k"},
+		{"my.bucket", "us-east-1", "a b", "https://s3.us-east-1.amazonaws.com/my.bucket/a%20b"},
+		{"b", "", "k", "https://b.s3.amazonaws.com/k"},
+	} {
+		if got := TemplateObjectURL(tc.bucket, tc.region, tc.key); got != tc.want {
+			t.Errorf("TemplateObjectURL(%q, %q, %q) = %q, want %q", tc.bucket, tc.region, tc.key, got, tc.want)
+		}
+	}
+}
+
+func FuzzParseParameterOverrides(f *testing.F) {
+	for _, s := range []string{"Env=prod,Port=80", `A="x,y",B="q\"r"`, "A=1\nB=2", `[{"ParameterKey":"A","ParameterValue":"1"}]`, `{"Parameters":{"A":"1"}}`, `A="`, "=,=", `["A=1"]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ps, err := ParseParameterOverrides(s, files(nil))
+		if err != nil {
+			return
+		}
+		if checkParameterKeys(ps) != nil {
+			t.Fatalf("accepted invalid keys: %+v", ps)
+		}
+		// Round trip: quoting every value and parsing again gives the
+		// same parameters.
+		var b strings.Builder
+		for _, p := range ps {
+			if p.UsePrevious {
+				return
+			}
+			v := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(p.Value)
+			b.WriteString(p.Key + `="` + v + "\"\n")
+		}
+		again, err := ParseParameterOverrides(b.String(), nil)
+		if err != nil {
+			t.Fatalf("re-parsing %q: %v", b.String(), err)
+		}
+		if len(ps) == 0 {
+			ps = nil
+		}
+		if diff := cmp.Diff(ps, again); diff != "" && utf8.ValidString(s) {
+			t.Fatalf("round trip (-first +second):\n%s", diff)
+		}
+	})
+}
+
+func FuzzUntrusted(f *testing.F) {
+	for _, s := range []string{"::add-mask::x", " \t::x", "a\nb\r", "##[error]", "\u2028::x", "\x85::", ":\x00:", "#\x00#["} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := Untrusted(s)
+		if strings.ContainsAny(got, "\n\r\u0085\u2028\u2029") {
+			t.Fatalf("Untrusted(%q) = %q contains a line break", s, got)
+		}
+		if strings.HasPrefix(strings.TrimLeft(got, " \t\v\f\u00a0"), "::") || strings.HasPrefix(strings.TrimSpace(got), "::") {
+			t.Fatalf("Untrusted(%q) = %q starts a workflow command", s, got)
+		}
+		if strings.Contains(got, "##[") {
+			t.Fatalf("Untrusted(%q) = %q contains ##[", s, got)
+		}
+		if !utf8.ValidString(got) {
+			t.Fatalf("Untrusted(%q) = %q is not valid UTF-8", s, got)
+		}
+	})
+}
+
+func BenchmarkParseParameterOverrides(b *testing.B) {
+	var sb strings.Builder
+	for i := range 20 {
+		sb.WriteString("Param")
+		sb.WriteByte(byte('A' + i))
+		sb.WriteString(`="value,with,commas",`)
+	}
+	in := sb.String()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseParameterOverrides(in, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

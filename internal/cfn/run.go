@@ -1,0 +1,452 @@
+package cfn
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// run is the state of one Deploy.
+type run struct {
+	d        *Deployer
+	o        Options
+	res      *Result
+	start    time.Time
+	deadline time.Time
+
+	stack   *types.Stack // nil when the stack does not exist
+	stackID string
+	csID    string
+	// csCreated is the change set's creation time on AWS's clock.
+	csCreated time.Time
+	// csSettled is true once our change set was executed, deleted or is
+	// deliberately kept, so cleanup must not delete it.
+	csSettled bool
+}
+
+// awsError renders an AWS error through Untrusted while keeping it
+// unwrappable for errors.As.
+type awsError struct {
+	msg string
+	err error
+}
+
+func (e *awsError) Error() string { return e.msg }
+func (e *awsError) Unwrap() error { return e.err }
+
+// wrapAWS adds one layer of context to an AWS error: "what: message (code)".
+func wrapAWS(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf(format+": %w", append(args, err)...)
+	}
+	msg := fmt.Sprintf(format, args...) + ": " + apiErrorMessage(err)
+	if code := apiErrorCode(err); code != "" && !strings.Contains(msg, code) {
+		msg += " (" + Untrusted(code) + ")"
+	}
+	return &awsError{msg: msg, err: err}
+}
+
+func (r *run) log() Logger { return r.d.Log }
+
+func (r *run) deploy(ctx context.Context) error {
+	o := r.o
+	end := r.log().Group(fmt.Sprintf("Change set %s for stack %s", o.ChangeSetName, o.StackName))
+	csStart := r.d.now()
+	err := r.prepareChangeSet(ctx)
+	r.res.ChangeSetDuration = r.d.now().Sub(csStart)
+	end()
+	if err != nil || !r.res.HasChanges {
+		return err
+	}
+	r.logChanges()
+	if !o.Execute {
+		r.csSettled = true
+		r.log().Infof("Change set %s is ready for review and was not executed (execute-changeset: false).", o.ChangeSetName)
+		r.log().Infof("Execute it with: aws cloudformation execute-change-set --change-set-name %s", Untrusted(r.csID))
+		return nil
+	}
+	return r.execute(ctx)
+}
+
+// prepareChangeSet settles the stack, uploads the template if needed,
+// creates the change set and waits for it.
+func (r *run) prepareChangeSet(ctx context.Context) error {
+	if err := r.settleStack(ctx); err != nil {
+		return err
+	}
+	in, err := r.changeSetInput(ctx)
+	if err != nil {
+		return err
+	}
+	out, err := r.d.CFN.CreateChangeSet(ctx, in)
+	if err != nil {
+		return wrapAWS(err, "creating change set %s", r.o.ChangeSetName)
+	}
+	r.csID = aws.ToString(out.Id)
+	r.res.ChangeSetID = r.csID
+	if id := aws.ToString(out.StackId); id != "" {
+		r.stackID = id
+		r.res.StackID = id
+	}
+	r.log().Infof("Created %s change set %s; waiting for CloudFormation to compute it.", in.ChangeSetType, r.o.ChangeSetName)
+	cs, err := r.waitChangeSet(ctx)
+	if err != nil {
+		return err
+	}
+	return r.inspectChangeSet(ctx, cs)
+}
+
+// settleStack decides between create and update, waiting for an operation
+// in progress and deleting a stack that cannot be updated but has nothing
+// to keep.
+func (r *run) settleStack(ctx context.Context) error {
+	for {
+		st, err := r.describeStack(ctx, r.o.StackName)
+		if err != nil {
+			return err
+		}
+		r.stack = st
+		if st == nil {
+			r.log().Infof("Stack %s does not exist: creating it.", r.o.StackName)
+			return nil
+		}
+		r.stackID = aws.ToString(st.StackId)
+		r.res.StackID = r.stackID
+		r.res.StackStatus = string(st.StackStatus)
+		status := st.StackStatus
+		switch {
+		case status == types.StackStatusReviewInProgress || status == types.StackStatusRollbackComplete || status == types.StackStatusCreateFailed:
+			if err := r.deleteStack(ctx, st); err != nil {
+				return err
+			}
+			r.stack, r.stackID = nil, ""
+			return nil
+		case strings.HasSuffix(string(status), "_IN_PROGRESS"):
+			if err := r.waitSettled(ctx, st); err != nil {
+				return err
+			}
+		case strings.HasSuffix(string(status), "_FAILED") && status != types.StackStatusUpdateFailed:
+			return stuckError(r.o.StackName, st)
+		default:
+			r.log().Infof("Stack %s exists (%s): updating it.", r.o.StackName, Untrusted(string(status)))
+			return nil
+		}
+	}
+}
+
+// describeStack returns the stack, or nil when it does not exist. Throttling
+// is retried until the deadline.
+func (r *run) describeStack(ctx context.Context, name string) (*types.Stack, error) {
+	var st *types.Stack
+	err := r.retry(ctx, "describing stack "+name, func() error {
+		out, err := r.d.CFN.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+		if isStackMissing(err) {
+			st = nil
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		st = nil
+		if len(out.Stacks) > 0 && out.Stacks[0].StackStatus != types.StackStatusDeleteComplete {
+			st = &out.Stacks[0]
+		}
+		return nil
+	})
+	return st, err
+}
+
+// retry runs a read-only call, retrying transient errors (throttling after
+// the SDK retryer gave up) with the poll schedule until the deadline.
+func (r *run) retry(ctx context.Context, what string, call func() error) error {
+	p := r.d.newPoller(r.deadline)
+	for {
+		err := call()
+		if err == nil || !transient(ctx, err) {
+			return wrapAWS(err, "%s", what)
+		}
+		p.throttled()
+		r.log().Debugf("%s: %s; retrying", what, apiErrorMessage(err))
+		if serr := p.sleep(ctx); serr != nil {
+			if errors.Is(serr, errDeadline) {
+				return wrapAWS(err, "%s (still failing at the %s deadline)", what, r.o.Timeout)
+			}
+			return fmt.Errorf("%s: %w", what, serr)
+		}
+	}
+}
+
+func stuckError(name string, st *types.Stack) error {
+	status := string(st.StackStatus)
+	reason := ""
+	if s := aws.ToString(st.StackStatusReason); s != "" {
+		reason = " (" + Untrusted(s) + ")"
+	}
+	var fix string
+	switch st.StackStatus {
+	case types.StackStatusUpdateRollbackFailed:
+		fix = fmt.Sprintf("run `aws cloudformation continue-update-rollback --stack-name %s` (with --resources-to-skip for resources that cannot roll back), wait for UPDATE_ROLLBACK_COMPLETE, then re-run", name)
+	case types.StackStatusRollbackFailed, types.StackStatusDeleteFailed:
+		fix = fmt.Sprintf("delete it with `aws cloudformation delete-stack --stack-name %s` (with --retain-resources for resources that cannot be deleted), then re-run", name)
+	default:
+		fix = "resolve the failed resources (see the stack events in the CloudFormation console), then re-run"
+	}
+	return fmt.Errorf("stack %s is %s%s and cannot be updated: %s", name, Untrusted(status), reason, fix)
+}
+
+// deleteStack removes a stack that holds nothing worth keeping (a review
+// stack or a failed create) and waits until it is gone.
+func (r *run) deleteStack(ctx context.Context, st *types.Stack) error {
+	name, id, status := r.o.StackName, aws.ToString(st.StackId), string(st.StackStatus)
+	why := "a create that failed, with nothing to keep"
+	if st.StackStatus == types.StackStatusReviewInProgress {
+		why = "created for a change set that was never executed"
+	}
+	r.log().Infof("Stack %s is %s (%s): deleting it before a fresh create.", name, Untrusted(status), why)
+	r.res.Recreated = status
+	in := &cloudformation.DeleteStackInput{StackName: aws.String(id)}
+	if r.o.RoleARN != "" {
+		in.RoleARN = aws.String(r.o.RoleARN)
+	}
+	if _, err := r.d.CFN.DeleteStack(ctx, in); err != nil {
+		return wrapAWS(err, "deleting %s stack %s (disable its termination protection if it is on)", Untrusted(status), name)
+	}
+	last, err := r.pollStack(ctx, id, nil, nil)
+	if errors.Is(err, errDeadline) {
+		return fmt.Errorf("deleting %s stack %s: still %s after the %s timeout: wait for the deletion, or raise timeout-in-minutes", Untrusted(status), name, Untrusted(string(last.StackStatus)), r.o.Timeout)
+	}
+	if err != nil {
+		return err
+	}
+	if last.StackStatus != types.StackStatusDeleteComplete {
+		return fmt.Errorf("deleting %s stack %s ended in %s%s: delete it by hand (retaining what cannot be deleted), then re-run", Untrusted(status), name, Untrusted(string(last.StackStatus)), statusReason(last))
+	}
+	r.log().Infof("Deleted stack %s.", name)
+	return nil
+}
+
+// waitSettled waits for another operation on the stack to finish.
+func (r *run) waitSettled(ctx context.Context, st *types.Stack) error {
+	name, status := r.o.StackName, string(st.StackStatus)
+	r.log().Infof("Stack %s is %s: waiting for that operation to finish first.", name, Untrusted(status))
+	last, err := r.pollStack(ctx, aws.ToString(st.StackId), nil, nil)
+	if errors.Is(err, errDeadline) {
+		return fmt.Errorf("stack %s is still %s after waiting the %s timeout: another deployment is probably running; wait for it to finish or raise timeout-in-minutes, then re-run", name, Untrusted(string(last.StackStatus)), r.o.Timeout)
+	}
+	if err != nil {
+		return err
+	}
+	r.log().Infof("Stack %s is now %s.", name, Untrusted(string(last.StackStatus)))
+	return nil
+}
+
+func statusReason(st types.Stack) string {
+	if s := aws.ToString(st.StackStatusReason); s != "" {
+		return " (" + Untrusted(s) + ")"
+	}
+	return ""
+}
+
+// pollStack polls the stack by ID until it is no longer *_IN_PROGRESS, or
+// gone (reported as DELETE_COMPLETE). With events it also streams new
+// stack events after each status poll. started tells whether a terminal
+// status belongs to the current operation; nil accepts any. It returns the
+// last stack seen; on errDeadline that is the status at the deadline.
+func (r *run) pollStack(ctx context.Context, id string, events *eventStream, started func(types.Stack) bool) (types.Stack, error) {
+	p := r.d.newPoller(r.deadline)
+	last := types.Stack{StackId: aws.String(id), StackStatus: types.StackStatus("UNKNOWN")}
+	streamWarned := false
+	for {
+		out, err := r.d.CFN.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(id)})
+		switch {
+		case isStackMissing(err):
+			last.StackStatus = types.StackStatusDeleteComplete
+			return last, nil
+		case err != nil && transient(ctx, err):
+			p.throttled()
+			r.log().Debugf("Polling stack %s: %s; retrying", r.o.StackName, apiErrorMessage(err))
+		case err != nil:
+			return last, wrapAWS(err, "polling stack %s", r.o.StackName)
+		case len(out.Stacks) == 0:
+			last.StackStatus = types.StackStatusDeleteComplete
+			return last, nil
+		default:
+			p.ok()
+			prev := last.StackStatus
+			last = out.Stacks[0]
+			if events != nil {
+				if err := events.poll(ctx); err != nil && !transient(ctx, err) && ctx.Err() == nil {
+					events.broken = true
+					if !streamWarned {
+						streamWarned = true
+						r.log().Warningf("Not streaming stack events: %s", apiErrorMessage(err))
+					}
+				}
+			} else if last.StackStatus != prev && prev != "UNKNOWN" {
+				r.log().Infof("Stack %s: %s", r.o.StackName, Untrusted(string(last.StackStatus)))
+			}
+			done := !strings.HasSuffix(string(last.StackStatus), "_IN_PROGRESS")
+			if done && (started == nil || started(last)) {
+				return last, nil
+			}
+		}
+		if err := p.sleep(ctx); err != nil {
+			return last, err
+		}
+	}
+}
+
+// changeSetInput builds CreateChangeSet's input, uploading the template to
+// S3 first when it is too large to send inline.
+func (r *run) changeSetInput(ctx context.Context) (*cloudformation.CreateChangeSetInput, error) {
+	o := r.o
+	in := &cloudformation.CreateChangeSetInput{
+		StackName:     aws.String(o.StackName),
+		ChangeSetName: aws.String(o.ChangeSetName),
+		ChangeSetType: types.ChangeSetTypeUpdate,
+		Description:   aws.String("Created by aws-assume-deploy at " + r.d.now().UTC().Format(time.RFC3339)),
+		Parameters:    r.parameters(),
+	}
+	if r.stack == nil {
+		in.ChangeSetType = types.ChangeSetTypeCreate
+	}
+	r.res.ChangeSetType = string(in.ChangeSetType)
+	switch {
+	case o.Template.URL != "":
+		in.TemplateURL = aws.String(o.Template.URL)
+	case o.Template.NeedsUpload():
+		u, err := r.upload(ctx)
+		if err != nil {
+			return nil, err
+		}
+		in.TemplateURL = aws.String(u)
+	default:
+		in.TemplateBody = aws.String(o.Template.Body)
+	}
+	if o.RoleARN != "" {
+		in.RoleARN = aws.String(o.RoleARN)
+	}
+	if o.ClientToken != "" {
+		in.ClientToken = aws.String(o.ClientToken)
+	}
+	for _, c := range o.Capabilities {
+		in.Capabilities = append(in.Capabilities, types.Capability(c))
+	}
+	// Nil, not empty, slices: an empty list would remove the stack's
+	// existing tags and notification ARNs.
+	for _, t := range o.Tags {
+		in.Tags = append(in.Tags, types.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)})
+	}
+	if len(o.NotificationARNs) > 0 {
+		in.NotificationARNs = slices.Clone(o.NotificationARNs)
+	}
+	return in, nil
+}
+
+// parameters merges the overrides with the stack's current parameters. On
+// update every declared parameter left out keeps its previous value when the
+// stack has it (otherwise the template default applies); for a URL template,
+// whose parameters are unknown here, that holds for every current stack
+// parameter, so a value is never silently reset to a default. On create
+// nothing uses the previous value. Only keys are logged.
+func (r *run) parameters() []types.Parameter {
+	var out []types.Parameter
+	var given, kept []string
+	overridden := map[string]bool{}
+	for _, p := range r.o.Parameters {
+		overridden[p.Key] = true
+		switch {
+		case p.UsePrevious && r.stack == nil:
+			continue
+		case p.UsePrevious:
+			out = append(out, types.Parameter{ParameterKey: aws.String(p.Key), UsePreviousValue: aws.Bool(true)})
+			kept = append(kept, p.Key)
+		default:
+			out = append(out, types.Parameter{ParameterKey: aws.String(p.Key), ParameterValue: aws.String(p.Value)})
+			given = append(given, p.Key)
+		}
+	}
+	if r.stack != nil {
+		var previous []string
+		for _, sp := range r.stack.Parameters {
+			k := aws.ToString(sp.ParameterKey)
+			if !overridden[k] && r.o.Template.Declares(k) {
+				previous = append(previous, k)
+			}
+		}
+		slices.Sort(previous)
+		for _, k := range previous {
+			out = append(out, types.Parameter{ParameterKey: aws.String(k), UsePreviousValue: aws.Bool(true)})
+		}
+		kept = append(kept, previous...)
+	}
+	if len(given) > 0 {
+		r.log().Infof("Parameters given: %s", strings.Join(given, ", "))
+	}
+	if len(kept) > 0 {
+		r.log().Infof("Parameters keeping their previous value: %s", Untrusted(strings.Join(kept, ", ")))
+	}
+	return out
+}
+
+// upload puts the template into S3 under a content-addressed key, so
+// re-runs reuse the object, and returns its URL.
+func (r *run) upload(ctx context.Context) (string, error) {
+	o := r.o
+	if r.d.S3 == nil {
+		return "", errors.New("uploading the template: no S3 client configured")
+	}
+	sum := sha256.Sum256([]byte(o.Template.Body))
+	key := path.Join(strings.Trim(o.S3Prefix, "/"), fmt.Sprintf("%s-%s.template", o.StackName, hex.EncodeToString(sum[:16])))
+	_, err := r.d.S3.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:      aws.String(o.S3Bucket),
+		Key:         aws.String(key),
+		Body:        bytes.NewReader([]byte(o.Template.Body)),
+		ContentType: aws.String("text/plain; charset=utf-8"),
+	})
+	if err != nil {
+		return "", wrapAWS(err, "uploading the template to s3://%s/%s (the deploy role needs s3:PutObject there)", o.S3Bucket, key)
+	}
+	u := TemplateObjectURL(o.S3Bucket, o.Region, key)
+	r.res.TemplateURL = u
+	r.log().Infof("Uploaded the %d-byte template to %s", o.Template.Size, u)
+	return u, nil
+}
+
+// TemplateObjectURL is the https URL CloudFormation reads an uploaded
+// template from: virtual-hosted style with the region, or path style for
+// bucket names with dots, which do not match S3's TLS certificate.
+func TemplateObjectURL(bucket, region, key string) string {
+	host := "s3.amazonaws.com"
+	if region != "" {
+		host = "s3." + region + ".amazonaws.com"
+		if strings.HasPrefix(region, "cn-") {
+			host += ".cn"
+		}
+	}
+	segs := strings.Split(key, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	escaped := strings.Join(segs, "/")
+	if strings.Contains(bucket, ".") {
+		return "https://" + host + "/" + bucket + "/" + escaped
+	}
+	return "https://" + bucket + "." + host + "/" + escaped
+}
