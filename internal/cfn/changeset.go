@@ -199,9 +199,8 @@ func (r *run) execute(ctx context.Context) error {
 		StackName:       r.stackRef(),
 		DisableRollback: aws.Bool(o.DisableRollback),
 	}
-	if o.ClientToken != "" {
-		in.ClientRequestToken = aws.String(o.ClientToken)
-	}
+	// No ClientRequestToken: a token reused with a fixed change-set-name
+	// across runs could make a later execution look like a retry.
 	execStart := r.d.now()
 	if _, err := r.d.CFN.ExecuteChangeSet(ctx, in); err != nil {
 		return wrapAWS(err, "executing change set %s", o.ChangeSetName)
@@ -308,11 +307,11 @@ func outputs(os []types.Output) []Output {
 	return out
 }
 
-// cleanUp runs after a failed deploy: on cancellation or a timeout it
-// deletes our unexecuted change set with a fresh short context, reports
-// the stack status and says the deploy was cancelled.
-func (r *run) cleanUp(ctx context.Context, err error) error {
-	cancelled := ctx.Err() != nil
+// cleanUp runs after a failed deploy: it deletes our unexecuted change set
+// with a fresh short context and, on cancellation (ctx) or the hard
+// deadline (hard), reports the stack status and says what stopped it.
+func (r *run) cleanUp(ctx, hard context.Context, err error) error {
+	cancelled := hard.Err() != nil
 	if !cancelled && (r.csID == "" || r.csSettled) {
 		return err
 	}
@@ -345,8 +344,13 @@ func (r *run) cleanUp(ctx context.Context, err error) error {
 		}
 	}
 	msg := "deploying stack " + r.o.StackName + " cancelled"
+	cause := ctx.Err()
+	if cause == nil {
+		msg = fmt.Sprintf("deploying stack %s timed out after %s (an AWS call did not return in time; raise timeout-in-minutes if the stack needs longer)", r.o.StackName, r.o.Timeout)
+		cause = hard.Err()
+	}
 	if len(notes) > 0 {
 		msg += " (" + strings.Join(notes, "; ") + ")"
 	}
-	return fmt.Errorf("%s: %w", msg, ctx.Err())
+	return fmt.Errorf("%s: %w", msg, cause)
 }

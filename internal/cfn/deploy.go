@@ -99,8 +99,7 @@ type Options struct {
 	S3Bucket, S3Prefix string
 	// ChangeSetName must be unique for the stack; see DefaultChangeSetName.
 	ChangeSetName string
-	// ClientToken, when set, is sent as CreateChangeSet's ClientToken and
-	// ExecuteChangeSet's ClientRequestToken (it then tags the events).
+	// ClientToken, when set, is CreateChangeSet's idempotency token.
 	ClientToken string
 	// Region builds the S3 URL of an uploaded template.
 	Region string
@@ -222,9 +221,13 @@ func (d *Deployer) Deploy(ctx context.Context, o Options) (*Result, error) {
 		o.Timeout = DefaultTimeout
 	}
 	r := &run{d: d, o: o, res: res, start: start, deadline: start.Add(o.Timeout)}
-	err := r.deploy(ctx)
+	// The poll loops watch the deadline on the injected clock; this real
+	// one also stops an API call that hangs past it.
+	hard, cancel := context.WithTimeout(ctx, o.Timeout+min(cleanupTimeout, o.Timeout/10))
+	defer cancel()
+	err := r.deploy(hard)
 	if err != nil {
-		err = r.cleanUp(ctx, err)
+		err = r.cleanUp(ctx, hard, err)
 	}
 	res.Elapsed = d.now().Sub(start)
 	return res, err

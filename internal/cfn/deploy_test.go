@@ -549,8 +549,8 @@ func TestDeploy_disable_rollback_and_termination_protection(t *testing.T) {
 				t.Errorf("mutating calls (-want +got):\n%s", diff)
 			}
 			ex := inputs[*cloudformation.ExecuteChangeSetInput](e.cfn, "ExecuteChangeSet")[0]
-			if !aws.ToBool(ex.DisableRollback) || aws.ToString(ex.ClientRequestToken) != "tok-1" {
-				t.Errorf("ExecuteChangeSet DisableRollback=%v token=%q", ex.DisableRollback, aws.ToString(ex.ClientRequestToken))
+			if !aws.ToBool(ex.DisableRollback) || aws.ToString(ex.ChangeSetName) == "" {
+				t.Errorf("ExecuteChangeSet DisableRollback=%v change set %q", ex.DisableRollback, aws.ToString(ex.ChangeSetName))
 			}
 			up := inputs[*cloudformation.UpdateTerminationProtectionInput](e.cfn, "UpdateTerminationProtection")[0]
 			if !aws.ToBool(up.EnableTerminationProtection) {
@@ -692,4 +692,25 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// hangingCFN never answers DescribeStacks until its context ends.
+type hangingCFN struct{ *fakeCFN }
+
+func (h hangingCFN) DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, _ ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestDeploy_hung_call_stops_at_the_timeout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.d.CFN = hangingCFN{e.cfn}
+	e.d.Now = time.Now // real time: the hard stop is a real deadline
+	o := testOptions(t)
+	o.Timeout = 50 * time.Millisecond
+	_, err := e.d.Deploy(context.Background(), o)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(errString(err), "deploying stack app timed out after 50ms") {
+		t.Errorf("error = %v, want a timeout wrapping context.DeadlineExceeded", err)
+	}
 }

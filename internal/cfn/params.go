@@ -153,7 +153,7 @@ func parseParameterItem(item json.RawMessage) (Parameter, error) {
 	}
 	v, err := scalarText(cli.ParameterValue)
 	if err != nil {
-		return Parameter{}, fmt.Errorf("ParameterValue of %s: %w", p.Key, err)
+		return Parameter{}, fmt.Errorf("the ParameterValue of %s: %w", p.Key, err)
 	}
 	p.Value = v
 	return p, nil

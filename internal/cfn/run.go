@@ -77,6 +77,9 @@ func (r *run) deploy(ctx context.Context) error {
 	r.logChanges()
 	if !o.Execute {
 		r.csSettled = true
+		if r.stack != nil {
+			r.res.Outputs = outputs(r.stack.Outputs)
+		}
 		r.log().Infof("Change set %s is ready for review and was not executed (execute-changeset: false).", o.ChangeSetName)
 		r.log().Infof("Execute it with: aws cloudformation execute-change-set --change-set-name %s", Untrusted(r.csID))
 		return nil
@@ -103,6 +106,10 @@ func (r *run) prepareChangeSet(ctx context.Context) error {
 	if id := aws.ToString(out.StackId); id != "" {
 		r.stackID = id
 		r.res.StackID = id
+	}
+	if r.stack == nil {
+		// A CREATE change set makes an empty stack awaiting review.
+		r.res.StackStatus = string(types.StackStatusReviewInProgress)
 	}
 	r.log().Infof("Created %s change set %s; waiting for CloudFormation to compute it.", in.ChangeSetType, r.o.ChangeSetName)
 	cs, err := r.waitChangeSet(ctx)
