@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/smithy-go"
 )
 
 // changeSetNotFoundGrace is how many polls may answer ChangeSetNotFound
@@ -58,6 +59,21 @@ func (r *run) stackRef() *string {
 // emptyReasons are the StatusReason fragments of a change set without
 // changes (the AWS CLI and CFN-GHA match the same strings).
 var emptyReasons = []string{"didn't contain changes", "No updates are to be performed"}
+
+// isEmptyRefusal reports a CreateChangeSet refused because nothing changed:
+// moto does that, and so does CloudFormation for some no-op updates.
+func isEmptyRefusal(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	for _, s := range emptyReasons {
+		if strings.Contains(ae.ErrorMessage(), s) {
+			return true
+		}
+	}
+	return false
+}
 
 // inspectChangeSet handles the computed change set: empty, failed, or
 // ready with changes (which are then listed page by page).
@@ -155,6 +171,9 @@ func (r *run) failedChangeSet(ctx context.Context, cs *cloudformation.DescribeCh
 // does not depend on it.
 func (r *run) deleteChangeSet(ctx context.Context, what string) {
 	r.csSettled = true
+	if r.csID == "" {
+		return // CloudFormation refused to create it; nothing to delete
+	}
 	_, err := r.d.CFN.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
 	if err != nil && !isChangeSetMissing(err) {
 		r.log().Warningf("Could not delete the %s change set %s: %s", what, r.o.ChangeSetName, apiErrorMessage(err))

@@ -714,3 +714,22 @@ func TestDeploy_hung_call_stops_at_the_timeout(t *testing.T) {
 		t.Errorf("error = %v, want a timeout wrapping context.DeadlineExceeded", err)
 	}
 }
+
+// moto (and CloudFormation for some no-op updates) refuses CreateChangeSet
+// itself instead of failing the change set: still an empty deploy.
+func TestDeploy_create_change_set_refused_as_no_op(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cfn.addStack("app", types.StackStatusUpdateComplete)
+	e.cfn.fail["CreateChangeSet"] = apiErr("ValidationError", "No updates are to be performed.")
+	res, err := e.d.Deploy(context.Background(), testOptions(t))
+	if err != nil {
+		t.Fatalf("err = %v", err)
+	}
+	if res.HasChanges || res.StackStatus != "UPDATE_COMPLETE" {
+		t.Errorf("Result = %+v", res)
+	}
+	if diff := cmp.Diff([]string{"CreateChangeSet"}, mutations(e.cfn)); diff != "" {
+		t.Errorf("mutating calls (-want +got):\n%s", diff)
+	}
+}

@@ -98,6 +98,10 @@ func (r *run) prepareChangeSet(ctx context.Context) error {
 		return err
 	}
 	out, err := r.d.CFN.CreateChangeSet(ctx, in)
+	if err != nil && isEmptyRefusal(err) {
+		r.log().Infof("CloudFormation refused change set %s because nothing changed (%s).", r.o.ChangeSetName, Untrusted(apiErrorMessage(err)))
+		return r.emptyChangeSet(ctx)
+	}
 	if err != nil {
 		return wrapAWS(err, "creating change set %s", r.o.ChangeSetName)
 	}

@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
+)
+
+// startMoto runs moto, the AWS emulator in the image's Python, as an
+// independent second implementation of STS and CloudFormation.
+func startMoto(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	if err := exec.Command("python3", "-c", "import moto.server").Run(); err != nil {
+		t.Skip("moto is not installed in python3 (the CI image has it)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	var logs bytes.Buffer
+	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if resp, err := http.Get(url + "/moto-api/"); err == nil {
+			resp.Body.Close()
+			return url
+		}
+	}
+	t.Fatalf("moto did not start within 30 s:\n%s", logs.String())
+	return ""
+}
+
+func TestMoto_both_credential_modes(t *testing.T) {
+	t.Parallel()
+	moto := startMoto(t)
+	oidc := newFake(t, fakeaws.Options{}) // only its GitHub OIDC endpoint is used
+
+	t.Run("stored_keys", func(t *testing.T) {
+		j := newJob(t, nil)
+		j.env["AWS_ENDPOINT_URL"] = moto
+		r := j.run(keysInput(nil)).mustSucceed(t)
+		wantEnvKeys(t, r.env)
+		if !strings.Contains(r.outputs["authenticated-arn"], ":assumed-role/"+deployRole+"/") {
+			t.Errorf("outputs = %v", r.outputs)
+		}
+	})
+	t.Run("oidc", func(t *testing.T) {
+		j := newJob(t, nil).oidc(oidc)
+		j.env["AWS_ENDPOINT_URL"] = moto
+		r := j.run(oidcInput(nil)).mustSucceed(t)
+		wantEnvKeys(t, r.env)
+		if oidc.Count("oidc", "token") == 0 && len(oidc.WebIdentityJTIs()) != 0 {
+			t.Errorf("token not fetched from the OIDC endpoint")
+		}
+	})
+}
+
+func TestMoto_deploy_create_update_noop(t *testing.T) {
+	t.Parallel()
+	moto := startMoto(t)
+	j := newJob(t, nil)
+	j.env["AWS_ENDPOINT_URL"] = moto
+	j.write("infra/app.yaml", appTemplate)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	_ = ctx
+
+	r := j.run(deployInput(nil)).mustSucceed(t)
+	if r.outputs["stack-status"] != "CREATE_COMPLETE" {
+		t.Fatalf("create: outputs = %v", r.outputs)
+	}
+	j2 := newJobIn(t, nil, j)
+	j2.env["AWS_ENDPOINT_URL"] = moto
+	r = j2.run(deployInput(map[string]string{"parameter-overrides": "Env=prod,ImageTag=v2"})).mustSucceed(t)
+	if r.outputs["stack-status"] != "UPDATE_COMPLETE" {
+		t.Fatalf("update: outputs = %v", r.outputs)
+	}
+	j3 := newJobIn(t, nil, j)
+	j3.env["AWS_ENDPOINT_URL"] = moto
+	r = j3.run(deployInput(map[string]string{"parameter-overrides": "Env=prod,ImageTag=v2"})).mustSucceed(t)
+	if r.outputs["has-changes"] != "false" {
+		t.Errorf("no-op: outputs = %v", r.outputs)
+	}
+}
