@@ -7,6 +7,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
 	"sort"
 	"strings"
 
@@ -101,9 +105,6 @@ func explain(err error, cfg *config.Config, what, roleARN string, claims Claims)
 	if hint == "" {
 		hint = networkHint(err, cfg)
 	}
-	if hint == "" {
-		return fmt.Errorf("%s: %w", what, err)
-	}
 	return &Error{What: what, Err: err, Hint: hint}
 }
 
@@ -114,7 +115,33 @@ type Error struct {
 	Hint string
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%s: %v. To fix: %s", e.What, e.Err, e.Hint) }
+func (e *Error) Error() string {
+	s := e.What + ": " + describe(e.Err)
+	if e.Hint != "" {
+		s += ". To fix: " + e.Hint
+	}
+	return s
+}
+
+// describe renders an AWS error as "Code: message (request id)" instead of
+// the SDK's "operation error ..., https response error StatusCode: ...".
+// AWS text is untrusted, so it is neutralised.
+func describe(err error) string {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return gha.Neutralize(err.Error())
+	}
+	s := ae.ErrorCode() + ": " + ae.ErrorMessage()
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.ServiceRequestID() != "" {
+		s += " (request id " + re.ServiceRequestID() + ")"
+	}
+	var at *attemptsError
+	if errors.As(err, &at) && at.attempts > 1 {
+		s = fmt.Sprintf("gave up after %d attempts in %s: %s", at.attempts, at.elapsed.Round(100*time.Millisecond), s)
+	}
+	return gha.Neutralize(s)
+}
 
 func (e *Error) Unwrap() error { return e.Err }
 

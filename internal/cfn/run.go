@@ -59,7 +59,29 @@ func wrapAWS(err error, format string, args ...any) error {
 	if code := apiErrorCode(err); code != "" && !strings.Contains(msg, code) {
 		msg += " (" + Untrusted(code) + ")"
 	}
+	if h := fixFor(apiErrorCode(err), apiErrorMessage(err)); h != "" {
+		msg += ". To fix: " + h
+	}
 	return &awsError{msg: msg, err: err}
+}
+
+// fixFor says what to do about the CloudFormation errors users hit most.
+func fixFor(code, msg string) string {
+	switch {
+	case code == "AccessDenied" && strings.Contains(msg, "iam:PassRole"):
+		return "the deploy role may not pass the CloudFormation service role. Allow iam:PassRole on exactly cloudformation-role-arn with the condition iam:PassedToService = cloudformation.amazonaws.com (iam/bootstrap.yaml does this)"
+	case code == "AccessDenied" && strings.Contains(msg, "cloudformation:CreateChangeSet"):
+		return "the deploy role may not create change sets here. Its policy must allow cloudformation:CreateChangeSet on arn:aws:cloudformation:REGION:ACCOUNT:stack/STACK/*, and when it pins cloudformation:RoleArn, cloudformation-role-arn must be set to exactly that role"
+	case code == "AccessDenied":
+		return "the deploy role lacks the permission named above; add it to the deploy role's policy, scoped to this stack"
+	case code == "InsufficientCapabilitiesException" || strings.Contains(msg, "Requires capabilities"):
+		return "add the capabilities named above to the capabilities input (e.g. capabilities: CAPABILITY_IAM,CAPABILITY_NAMED_IAM)"
+	case strings.Contains(msg, "is invalid or cannot be assumed"):
+		return "the CloudFormation service role must exist and trust cloudformation.amazonaws.com; check cloudformation-role-arn"
+	case code == "ExpiredToken":
+		return "the deploy role's session expired during the deploy; raise role-duration-seconds"
+	}
+	return ""
 }
 
 func (r *run) log() Logger { return r.d.Log }
