@@ -102,7 +102,7 @@ func (e *attemptsError) Unwrap() error { return e.last }
 func (r *retryer) do(ctx context.Context, what string, perAttempt time.Duration, fn func(ctx context.Context, attempt int) error) error {
 	start := r.now()
 	var err error
-	attempt := 0
+	attempt, expired := 0, 0
 	for attempt = 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, perAttempt)
 		err = fn(actx, attempt)
@@ -116,6 +116,13 @@ func (r *retryer) do(ctx context.Context, what string, perAttempt time.Duration,
 		}
 		if ctx.Err() != nil {
 			break
+		}
+		if apiCode(err) == "ExpiredTokenException" {
+			// Retried once with a fresh token; a second refusal means the
+			// runner's clock is off and more attempts only burn the budget.
+			if expired++; expired > 1 {
+				break
+			}
 		}
 		if attempt >= r.std.MaxAttempts() || !r.std.IsErrorRetryable(err) {
 			break
