@@ -139,7 +139,9 @@ func (r *retryer) do(ctx context.Context, what string, perAttempt time.Duration,
 			break
 		}
 	}
-	if attempt > 1 || errors.Is(err, errAttemptTimeout) {
+	// A budget that ran out mid-attempt is a give-up too, so the caller
+	// explains it instead of showing a bare "context deadline exceeded".
+	if attempt > 1 || errors.Is(err, errAttemptTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return &attemptsError{what: what, attempts: attempt, elapsed: r.now().Sub(start), last: err}
 	}
 	return err
