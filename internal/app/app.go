@@ -143,6 +143,11 @@ func Run(ctx context.Context, d Deps) (err error) {
 			}
 		}
 		if derr != nil {
+			if cfg.ActionTimeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				// Name the limit that stopped the deploy: the cfn error
+				// only says it was cancelled.
+				return fmt.Errorf("%w. To fix: action-timeout-s (%d s) ran out during the deploy; raise it, or set it to 0 and bound the deploy with timeout-in-minutes", derr, int(cfg.ActionTimeout/time.Second))
+			}
 			return derr
 		}
 	}
