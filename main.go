@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -51,7 +50,7 @@ func realMain(ctx context.Context) int {
 // loadAWSConfig reads the SDK's standard configuration (AWS_ENDPOINT_URL,
 // AWS_ENDPOINT_URL_STS, ..., shared config) with explicit region and HTTP
 // client. Credentials are always set per client, never from the chain.
-func loadAWSConfig(ctx context.Context, cfg *config.Config, hc *http.Client) (aws.Config, error) {
+func loadAWSConfig(ctx context.Context, cfg *config.Config, hc aws.HTTPClient) (aws.Config, error) {
 	return awsconfig.LoadDefaultConfig(ctx,
 		awsconfig.WithRegion(cfg.Region),
 		awsconfig.WithHTTPClient(hc),

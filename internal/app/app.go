@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -39,7 +40,7 @@ type Deps struct {
 	Sleep    func(context.Context, time.Duration) error
 	// LoadAWSConfig builds the SDK base configuration (endpoints from the
 	// standard AWS_ENDPOINT_URL* settings, the region, the HTTP client).
-	LoadAWSConfig func(ctx context.Context, cfg *config.Config, hc *http.Client) (aws.Config, error)
+	LoadAWSConfig func(ctx context.Context, cfg *config.Config, hc aws.HTTPClient) (aws.Config, error)
 	// Backoff overrides the SDK's jitter for tests; nil in production.
 	Backoff retry.BackoffDelayer
 	// Budget overrides the credential phase's time budget; zero: defaults.
@@ -77,10 +78,13 @@ func Run(ctx context.Context, d Deps) (err error) {
 		defer cancel()
 	}
 
-	hc, err := httpClient(cfg.HTTPProxy)
+	proxy, err := proxyFunc(cfg.HTTPProxy)
 	if err != nil {
 		return err
 	}
+	// A BuildableClient, not a plain http.Client: the SDK must still be able
+	// to add AWS_CA_BUNDLE's certificates to it.
+	hc := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) { tr.Proxy = proxy })
 	base, err := d.LoadAWSConfig(ctx, cfg, hc)
 	if err != nil {
 		return fmt.Errorf("loading the AWS SDK configuration: %w", err)
@@ -101,7 +105,7 @@ func Run(ctx context.Context, d Deps) (err error) {
 			})
 		},
 		Tokens: &gha.IDTokenClient{RequestURL: cfg.IDTokenRequestURL, RequestToken: cfg.IDTokenRequestToken,
-			HTTP: &http.Client{Transport: hc.Transport, Timeout: 10 * time.Second}, Mask: log.Mask},
+			HTTP: oidcClient(proxy), Mask: log.Mask},
 		ReadFile:             d.ReadFile,
 		Log:                  log,
 		Sleep:                d.Sleep,
@@ -338,16 +342,23 @@ func discriminator(cfg *config.Config) string {
 	return ""
 }
 
-func httpClient(proxy string) (*http.Client, error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if proxy != "" {
-		u, err := url.Parse(proxy)
-		if err != nil {
-			return nil, errors.New("input http-proxy: not a URL")
-		}
-		tr.Proxy = http.ProxyURL(u)
+// proxyFunc is the http-proxy input, or the standard proxy variables.
+func proxyFunc(proxy string) (func(*http.Request) (*url.URL, error), error) {
+	if proxy == "" {
+		return http.ProxyFromEnvironment, nil
 	}
-	return &http.Client{Transport: tr}, nil
+	u, err := url.Parse(proxy)
+	if err != nil {
+		return nil, errors.New("input http-proxy: not a URL")
+	}
+	return http.ProxyURL(u), nil
+}
+
+// oidcClient fetches GitHub tokens; the runner answers in well under 10 s.
+func oidcClient(proxy func(*http.Request) (*url.URL, error)) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = proxy
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
 
 // ReadFile is os.ReadFile with a size cap, so a wrong path to a huge file

@@ -123,7 +123,9 @@ func (p *problems) add(input, format string, args ...any) {
 
 // Load reads and validates every input. The error joins all problems, each
 // naming the input, what is wrong and how to fix it; secret values never
-// appear in it.
+// appear in it. The Config is returned filled as far as possible even with
+// an error, so callers can check further inputs and report everything at
+// once; it is valid only when the error is nil.
 func Load(in Getter, env Env) (*Config, error) {
 	p := &problems{}
 	c := &Config{}
@@ -190,7 +192,7 @@ func Load(in Getter, env Env) (*Config, error) {
 	c.checkSourceAndRole(p)
 
 	if len(p.errs) > 0 {
-		return nil, errors.Join(p.errs...)
+		return c, errors.Join(p.errs...)
 	}
 	return c, nil
 }

@@ -312,3 +312,17 @@ func TestAWSCLI_uses_exported_credentials(t *testing.T) {
 		})
 	}
 }
+
+// AWS_CA_BUNDLE (corporate TLS proxies) must keep working: the SDK can only
+// add the bundle to an HTTP client it knows how to rebuild.
+func TestAWSCABundle_is_honoured(t *testing.T) {
+	t.Parallel()
+	const bundle = "/etc/ssl/certs/ca-certificates.crt"
+	if _, err := os.Stat(bundle); err != nil {
+		t.Skipf("no CA bundle at %s", bundle)
+	}
+	srv := newFake(t, fakeaws.Options{})
+	j := newJob(t, srv)
+	j.env["AWS_CA_BUNDLE"] = bundle
+	wantEnvKeys(t, j.run(keysInput(nil)).mustSucceed(t).env)
+}

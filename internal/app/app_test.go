@@ -1,0 +1,128 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/awsauth"
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
+)
+
+// deps runs the app in-process (so the race detector sees it) against srv.
+func deps(t *testing.T, srv *fakeaws.Server, env map[string]string, stdout *bytes.Buffer) Deps {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"GITHUB_ENV", "GITHUB_OUTPUT"} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		env[name] = p
+	}
+	env["GITHUB_WORKSPACE"] = dir
+	return Deps{
+		Getenv:   func(k string) string { return env[k] },
+		Stdout:   stdout,
+		ReadFile: ReadFile,
+		Now:      time.Now,
+		Sleep:    awsauth.SleepContext,
+		LoadAWSConfig: func(ctx context.Context, cfg *config.Config, hc aws.HTTPClient) (aws.Config, error) {
+			c, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region), awsconfig.WithHTTPClient(hc),
+				awsconfig.WithCredentialsProvider(aws.AnonymousCredentials{}), awsconfig.WithBaseEndpoint(srv.URL()),
+				// Keep the developer's ~/.aws out of the test.
+				awsconfig.WithSharedConfigFiles([]string{}), awsconfig.WithSharedCredentialsFiles([]string{}))
+			return c, err
+		},
+	}
+}
+
+func read(t *testing.T, p string) []gha.KV {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := gha.ParseEnvFile(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv
+}
+
+func TestRun_stored_keys_in_process(t *testing.T) {
+	t.Parallel()
+	srv := fakeaws.New(fakeaws.Options{})
+	defer srv.Close()
+	srv.AddUser("ci", "AKIAAPPTESTUSER00001", "appTestSecret/0123456789abcdefghijklmno")
+	srv.AddRole(fakeaws.Role{Name: "deploy", AllowTagSession: true})
+	env := map[string]string{
+		"INPUT_AWS-REGION": "eu-west-1", "INPUT_AWS-ACCESS-KEY-ID": "AKIAAPPTESTUSER00001",
+		"INPUT_AWS-SECRET-ACCESS-KEY": "appTestSecret/0123456789abcdefghijklmno", "INPUT_ROLE-TO-ASSUME": "arn:aws:iam::123456789012:role/deploy",
+		"INPUT_OUTPUT-CREDENTIALS": "true",
+	}
+	var out bytes.Buffer
+	d := deps(t, srv, env, &out)
+	if err := Run(context.Background(), d); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	got := map[string]string{}
+	for _, kv := range read(t, env["GITHUB_ENV"]) {
+		got[kv.Key] = kv.Value
+	}
+	if !strings.HasPrefix(got["AWS_ACCESS_KEY_ID"], "ASIA") || got["AWS_REGION"] != "eu-west-1" {
+		t.Errorf("env = %v", got)
+	}
+	outs := map[string]string{}
+	for _, kv := range read(t, env["GITHUB_OUTPUT"]) {
+		outs[kv.Key] = kv.Value
+	}
+	if outs["aws-secret-access-key"] != got["AWS_SECRET_ACCESS_KEY"] || outs["aws-account-id"] != "123456789012" {
+		t.Errorf("outputs = %v", outs)
+	}
+	if !strings.Contains(out.String(), "::add-mask::"+got["AWS_SECRET_ACCESS_KEY"]) {
+		t.Errorf("secret not masked")
+	}
+}
+
+func TestRun_bad_inputs_report_everything_and_write_nothing(t *testing.T) {
+	t.Parallel()
+	srv := fakeaws.New(fakeaws.Options{})
+	defer srv.Close()
+	env := map[string]string{"INPUT_AWS-REGION": "nowhere", "INPUT_STACK-NAME": "app", "INPUT_TEMPLATE": "missing.yaml",
+		"INPUT_PARAMETER-OVERRIDES": `A="unbalanced`, "ACTIONS_ID_TOKEN_REQUEST_URL": "http://x", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t",
+		"INPUT_ROLE-TO-ASSUME": "arn:aws:iam::123456789012:role/deploy"}
+	var out bytes.Buffer
+	d := deps(t, srv, env, &out)
+	err := Run(context.Background(), d)
+	var ie *InputError
+	if err == nil || !asInputError(err, &ie) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{"input aws-region", "input template", "input parameter-overrides"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d requests made", n)
+	}
+	if kv := read(t, env["GITHUB_ENV"]); len(kv) != 0 {
+		t.Errorf("env written: %v", kv)
+	}
+}
+
+func asInputError(err error, target **InputError) bool {
+	ie, ok := err.(*InputError)
+	*target = ie
+	return ok
+}
