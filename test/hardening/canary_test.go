@@ -1,0 +1,101 @@
+package hardening
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerlog"
+)
+
+// debugModes are the ways step debug can be on; every path runs in each.
+var debugModes = []struct {
+	name string
+	env  map[string]string
+}{
+	{"debug_off", nil},
+	{"runner_debug", map[string]string{"RUNNER_DEBUG": "1"}},
+	{"actions_step_debug", map[string]string{"ACTIONS_STEP_DEBUG": "true"}},
+}
+
+// encodings returns the forms of s the runner masks once s is registered:
+// raw, base64 in all three alignments, URL-encoded and JSON-escaped. A
+// base64 form is the part of the encoding that any text holding s at that
+// alignment contains.
+func encodings(s string) map[string]string {
+	out := map[string]string{"raw": s, "url": url.QueryEscape(s)}
+	if j, err := json.Marshal(s); err == nil {
+		out["json"] = strings.Trim(string(j), `"`)
+	}
+	for skip := 0; skip < 3; skip++ {
+		if len(s)-skip < 3 {
+			continue
+		}
+		body := s[skip:]
+		body = body[:len(body)/3*3]
+		out["base64_"+string(rune('0'+skip))] = base64.StdEncoding.EncodeToString([]byte(body))
+	}
+	return out
+}
+
+func lines(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
+}
+
+func firstLine(ls []string, s string) int {
+	for i, l := range ls {
+		if strings.Contains(l, s) {
+			return i
+		}
+	}
+	return -1
+}
+
+var jwtRe = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+`)
+
+// checkSecrets asserts the secret guarantees on one run: the first
+// appearance of each canary on stdout, in any encoding the runner masks, is
+// its own ::add-mask:: line (or follows the raw value's registration, after
+// which the runner masks the encodings itself); nothing secret reaches
+// stderr; and the log as GitHub shows it, error annotations included,
+// holds no canary in any encoding.
+func checkSecrets(t *testing.T, r result, debug bool, extra ...string) {
+	t.Helper()
+	canaries := append([]string{userSecret, userKeyID, oidcBearer, stsMarker}, extra...)
+	out := lines(r.stdout)
+	for _, tok := range jwtRe.FindAllString(r.stdout, -1) {
+		canaries = append(canaries, tok)
+	}
+	rendered := runnerlog.New(debug).Render(r.stdout)
+	for _, c := range canaries {
+		if c == "" {
+			continue
+		}
+		short := c[:min(len(c), 8)] + "…"
+		maskAt := firstLine(out, c)
+		if maskAt >= 0 && !strings.HasPrefix(strings.TrimSpace(out[maskAt]), "::add-mask::") {
+			t.Errorf("canary %s first appears unmasked on stdout line %d: %q", short, maskAt, out[maskAt])
+		}
+		for form, enc := range encodings(c) {
+			if at := firstLine(out, enc); at >= 0 && form != "raw" && enc != c && (maskAt < 0 || at < maskAt) &&
+				!strings.HasPrefix(strings.TrimSpace(out[at]), "::add-mask::") {
+				t.Errorf("canary %s appears %s-encoded on stdout line %d before it is masked", short, form, at)
+			}
+			if strings.Contains(r.stderr, enc) {
+				t.Errorf("canary %s appears %s-encoded on stderr", short, form)
+			}
+			if strings.Contains(rendered, enc) {
+				t.Errorf("canary %s appears %s-encoded in the rendered job log:\n%s", short, form, rendered)
+			}
+		}
+	}
+	if jwtRe.MatchString(rendered) {
+		t.Errorf("a JWT is visible in the rendered job log:\n%s", rendered)
+	}
+	if strings.Contains(rendered, "::add-mask::") {
+		t.Errorf("an ::add-mask:: command is shown as text (commands were stopped?):\n%s", rendered)
+	}
+}
