@@ -3,6 +3,7 @@ package hardening
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -64,11 +65,17 @@ var jwtRe = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Z
 // holds no canary in any encoding.
 func checkSecrets(t *testing.T, r result, debug bool, extra ...string) {
 	t.Helper()
+	for _, p := range secretProblems(r, debug, extra...) {
+		t.Error(p)
+	}
+}
+
+func secretProblems(r result, debug bool, extra ...string) []string {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	canaries := append([]string{userSecret, userKeyID, oidcBearer, stsMarker}, extra...)
 	out := lines(r.stdout)
-	for _, tok := range jwtRe.FindAllString(r.stdout, -1) {
-		canaries = append(canaries, tok)
-	}
+	canaries = append(canaries, jwtRe.FindAllString(r.stdout, -1)...)
 	rendered := runnerlog.New(debug).Render(r.stdout)
 	for _, c := range canaries {
 		if c == "" {
@@ -77,25 +84,53 @@ func checkSecrets(t *testing.T, r result, debug bool, extra ...string) {
 		short := c[:min(len(c), 8)] + "…"
 		maskAt := firstLine(out, c)
 		if maskAt >= 0 && !strings.HasPrefix(strings.TrimSpace(out[maskAt]), "::add-mask::") {
-			t.Errorf("canary %s first appears unmasked on stdout line %d: %q", short, maskAt, out[maskAt])
+			bad("canary %s first appears unmasked on stdout line %d: %q", short, maskAt, out[maskAt])
 		}
 		for form, enc := range encodings(c) {
 			if at := firstLine(out, enc); at >= 0 && form != "raw" && enc != c && (maskAt < 0 || at < maskAt) &&
 				!strings.HasPrefix(strings.TrimSpace(out[at]), "::add-mask::") {
-				t.Errorf("canary %s appears %s-encoded on stdout line %d before it is masked", short, form, at)
+				bad("canary %s appears %s-encoded on stdout line %d before it is masked", short, form, at)
 			}
 			if strings.Contains(r.stderr, enc) {
-				t.Errorf("canary %s appears %s-encoded on stderr", short, form)
+				bad("canary %s appears %s-encoded on stderr", short, form)
 			}
 			if strings.Contains(rendered, enc) {
-				t.Errorf("canary %s appears %s-encoded in the rendered job log:\n%s", short, form, rendered)
+				bad("canary %s appears %s-encoded in the rendered job log:\n%s", short, form, rendered)
 			}
 		}
 	}
 	if jwtRe.MatchString(rendered) {
-		t.Errorf("a JWT is visible in the rendered job log:\n%s", rendered)
+		bad("a JWT is visible in the rendered job log:\n%s", rendered)
 	}
 	if strings.Contains(rendered, "::add-mask::") {
-		t.Errorf("an ::add-mask:: command is shown as text (commands were stopped?):\n%s", rendered)
+		bad("an ::add-mask:: command is shown as text (commands were stopped?):\n%s", rendered)
+	}
+	return problems
+}
+
+// The scanner itself must catch each kind of leak, or a green suite means
+// nothing.
+func TestSecretProblems_catches_leaks(t *testing.T) {
+	t.Parallel()
+	b64 := base64.StdEncoding.EncodeToString([]byte("x" + userSecret))
+	cases := []struct {
+		name string
+		r    result
+		want bool
+	}{
+		{"clean", result{stdout: "::add-mask::" + userSecret + "\nusing " + userSecret + "\n"}, false},
+		{"printed_before_mask", result{stdout: "using " + userSecret + "\n::add-mask::" + userSecret + "\n"}, true},
+		{"never_masked", result{stdout: "::error::bad key " + userKeyID + "\n"}, true},
+		{"base64_before_mask", result{stdout: "blob " + b64 + "\n::add-mask::" + userSecret + "\n"}, true},
+		{"url_encoded_never_masked", result{stdout: "GET /?k=" + url.QueryEscape(oidcBearer) + "\n"}, true},
+		{"on_stderr", result{stdout: "::add-mask::" + userSecret + "\n", stderr: userSecret}, true},
+		{"marker_in_issued_secret", result{stdout: "secret=xx" + stsMarker + "yy\n"}, true},
+		{"stop_commands_then_mask", result{stdout: "::stop-commands::x\n::add-mask::" + userSecret + "\n" + userSecret + "\n"}, true},
+		{"jwt_unmasked", result{stdout: "token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvIn0.c2ln\n"}, true},
+	}
+	for _, tc := range cases {
+		if got := len(secretProblems(tc.r, false)) > 0; got != tc.want {
+			t.Errorf("%s: found a leak = %v, want %v: %q", tc.name, got, tc.want, secretProblems(tc.r, false))
+		}
 	}
 }
