@@ -71,6 +71,10 @@ type Options struct {
 	// token, so canary tests can search logs for it. Only ASCII letters and
 	// digits are kept (at most 20), so the formats stay valid.
 	CredentialPrefix string
+	// MaxRequests bounds the request log so long benchmark runs keep a
+	// steady memory footprint; the oldest entries go first. [Server.Count]
+	// stays exact. Default 100000.
+	MaxRequests int
 }
 
 // Request is one recorded request.
@@ -94,11 +98,13 @@ type Server struct {
 	ln       net.Listener
 	closing  chan struct{}
 	closeOne sync.Once
-	inflight sync.WaitGroup
+	inflight sync.WaitGroup // Add only under mu while !closed
 
 	mu       sync.Mutex
+	closed   bool
 	rng      *rand.Rand
-	requests []Request
+	requests []*Request
+	counts   map[[2]string]int // by service and action
 	mounts   map[string]http.Handler
 	users    map[string]*user      // by access key id
 	roles    map[string]*roleEntry // by name
@@ -146,11 +152,15 @@ func Start(opts Options) (*Server, error) {
 		opts.Now = time.Now
 	}
 	opts.CredentialPrefix = cleanPrefix(opts.CredentialPrefix)
+	if opts.MaxRequests <= 0 {
+		opts.MaxRequests = 100000
+	}
 
 	s := &Server{
 		opts:     opts,
 		closing:  make(chan struct{}),
 		rng:      rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		counts:   map[[2]string]int{},
 		mounts:   map[string]http.Handler{},
 		users:    map[string]*user{},
 		roles:    map[string]*roleEntry{},
@@ -181,6 +191,9 @@ func (s *Server) AccountID() string { return s.opts.AccountID }
 // Close stops the server, releases hanging requests and waits for handlers.
 func (s *Server) Close() {
 	s.closeOne.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
 		close(s.closing)
 		s.srv.Close()
 		s.inflight.Wait()
@@ -203,8 +216,8 @@ func (s *Server) Requests() []Request {
 	defer s.mu.Unlock()
 	out := make([]Request, len(s.requests))
 	for i, r := range s.requests {
-		r.Form = cloneValues(r.Form)
-		out[i] = r
+		out[i] = *r
+		out[i].Form = cloneValues(r.Form)
 	}
 	return out
 }
@@ -215,9 +228,9 @@ func (s *Server) Count(service, action string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for _, r := range s.requests {
-		if (service == "" || r.Service == service) && (action == "" || r.Action == action) {
-			n++
+	for k, c := range s.counts {
+		if (service == "" || k[0] == service) && (action == "" || k[1] == action) {
+			n += c
 		}
 	}
 	return n
@@ -229,6 +242,7 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = nil
+	s.counts = map[[2]string]int{}
 	s.jtis = nil
 	s.faults = map[string][]*Fault{}
 	s.throttle = nil
@@ -238,14 +252,11 @@ func (s *Server) Reset() {
 // ServeHTTP routes a request: OIDC paths, then STS or a mounted service by
 // the SigV4 credential scope.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.inflight.Add(1)
-	defer s.inflight.Done()
-	select {
-	case <-s.closing:
+	if !s.enter() {
 		http.Error(w, "server closing", http.StatusServiceUnavailable)
 		return
-	default:
 	}
+	defer s.inflight.Done()
 
 	if s.oidc.serves(r.URL.Path) {
 		s.oidc.ServeHTTP(w, r)
@@ -271,14 +282,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		action = r.Method
 	}
 	rw := &recorder{ResponseWriter: w}
-	idx := s.record(Request{
+	rec := s.record(Request{
 		Service:     service,
 		Action:      action,
 		Form:        redact(form),
 		Time:        s.opts.Now(),
 		AccessKeyID: auth.accessKeyID,
 	})
-	defer func() { s.setStatus(idx, rw.status) }()
+	defer func() { s.setStatus(rec, rw.status) }()
 	if service == "sts" && action == AssumeRoleWithWebIdentity {
 		// Recorded before faults so retries after injected errors show up.
 		s.mu.Lock()
@@ -298,7 +309,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		caller = p
-		s.setCaller(idx, p.arn)
+		s.setCaller(rec, p.arn)
 	}
 
 	if service == "sts" {
@@ -338,27 +349,39 @@ func requestForm(r *http.Request, body []byte) url.Values {
 	return form
 }
 
-func (s *Server) record(req Request) int {
+// enter registers a handler unless the server is closing.
+func (s *Server) enter() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = append(s.requests, req)
-	return len(s.requests) - 1
+	if s.closed {
+		return false
+	}
+	s.inflight.Add(1)
+	return true
 }
 
-func (s *Server) setStatus(idx, status int) {
+func (s *Server) record(req Request) *Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if idx < len(s.requests) {
-		s.requests[idx].Status = status
+	r := &req
+	s.counts[[2]string{r.Service, r.Action}]++
+	if len(s.requests) >= s.opts.MaxRequests {
+		s.requests = slices.Delete(s.requests, 0, len(s.requests)-s.opts.MaxRequests+1)
 	}
+	s.requests = append(s.requests, r)
+	return r
 }
 
-func (s *Server) setCaller(idx int, arn string) {
+func (s *Server) setStatus(r *Request, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if idx < len(s.requests) {
-		s.requests[idx].CallerARN = arn
-	}
+	r.Status = status
+}
+
+func (s *Server) setCaller(r *Request, arn string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r.CallerARN = arn
 }
 
 // secretParams are parameters whose values never land in the request log.

@@ -254,3 +254,16 @@ func TestFailureRate(t *testing.T) {
 		t.Errorf("rate 0: %v", err)
 	}
 }
+
+func TestRequestLogBounded(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Options{MaxRequests: 3})
+	for range 5 {
+		if err := callerIdentity(t, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, c := len(s.Requests()), s.Count("sts", "GetCallerIdentity"); n != 3 || c != 5 {
+		t.Errorf("log holds %d (want 3), Count = %d (want 5)", n, c)
+	}
+}

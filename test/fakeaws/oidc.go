@@ -149,8 +149,8 @@ func (o *oidcIssuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	rw := &recorder{ResponseWriter: w}
-	idx := o.s.record(Request{Service: "oidc", Action: ActionOIDCToken, Form: redact(r.URL.Query()), Time: o.s.opts.Now()})
-	defer func() { o.s.setStatus(idx, rw.status) }()
+	rec := o.s.record(Request{Service: "oidc", Action: ActionOIDCToken, Form: redact(r.URL.Query()), Time: o.s.opts.Now()})
+	defer func() { o.s.setStatus(rec, rw.status) }()
 	if o.s.applyFaults(rw, r, "oidc", ActionOIDCToken) {
 		return
 	}
