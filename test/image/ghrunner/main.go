@@ -1,0 +1,175 @@
+// Command ghrunner does the GitHub runner's side of the Docker-action contract
+// for test/image/run.sh: it turns action.yml inputs into the INPUT_* variables
+// the runner passes, and reads back the file commands (GITHUB_ENV,
+// GITHUB_OUTPUT, GITHUB_STATE) with the runner's own parsing rules.
+//
+//	ghrunner inputs ACTION_YML [name=value ...]  every declared input as INPUT_<NAME>=value, NUL-terminated
+//	ghrunner get FILE NAME                         the value the runner would set for NAME (last one wins)
+//	ghrunner keys FILE                             the names set by FILE, one a line, in file order
+//	ghrunner oidc LOG                              serve GitHub's ID-token endpoint on 127.0.0.1 until killed;
+//	                                               prints its request URL and bearer token, logs requests to LOG
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
+)
+
+// errMissing is reported (exit status 3) when a file command does not set a name.
+var errMissing = errors.New("not set")
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "ghrunner: %v\n", err)
+		if errors.Is(err, errMissing) {
+			os.Exit(3)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: ghrunner inputs|get|keys ...")
+	}
+	switch cmd, rest := args[0], args[1:]; {
+	case cmd == "inputs" && len(rest) >= 1:
+		return inputs(rest[0], rest[1:], stdout)
+	case cmd == "get" && len(rest) == 2:
+		pairs, err := parseFile(rest[0])
+		if err != nil {
+			return err
+		}
+		for i := len(pairs) - 1; i >= 0; i-- {
+			if pairs[i].Key == rest[1] {
+				_, err := io.WriteString(stdout, pairs[i].Value)
+				return err
+			}
+		}
+		return fmt.Errorf("%s in %s: %w", rest[1], rest[0], errMissing)
+	case cmd == "oidc" && len(rest) == 1:
+		return serveOIDC(rest[0], stdout)
+	case cmd == "keys" && len(rest) == 1:
+		pairs, err := parseFile(rest[0])
+		if err != nil {
+			return err
+		}
+		for _, p := range pairs {
+			fmt.Fprintln(stdout, p.Key)
+		}
+		return nil
+	default:
+		return fmt.Errorf("unknown command or wrong arguments: %q", args)
+	}
+}
+
+func parseFile(path string) ([]gha.KV, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pairs, err := gha.ParseEnvFile(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("parsing %s as the runner would: %w", path, err)
+	}
+	return pairs, nil
+}
+
+// inputs prints what the runner's AddInputsToEnvironment passes to the
+// container: every input declared in action.yml, with its default unless
+// given, under INPUT_ + the upper-cased name (spaces become '_', hyphens stay).
+// An input that action.yml does not declare is an error here; the runner only
+// warns, but in a test it is a typo.
+func inputs(actionYML string, given []string, stdout io.Writer) error {
+	declared, err := declaredInputs(actionYML)
+	if err != nil {
+		return err
+	}
+	values := map[string]string{}
+	var order []string
+	for _, in := range declared {
+		values[in.name] = in.def
+		order = append(order, in.name)
+	}
+	for _, g := range given {
+		name, value, ok := strings.Cut(g, "=")
+		if !ok {
+			return fmt.Errorf("input %q: want name=value", g)
+		}
+		if _, ok := values[name]; !ok {
+			return fmt.Errorf("input %q is not declared in %s", name, actionYML)
+		}
+		values[name] = value
+	}
+	w := bufio.NewWriter(stdout)
+	for _, name := range order {
+		fmt.Fprintf(w, "INPUT_%s=%s\x00", strings.ToUpper(strings.ReplaceAll(name, " ", "_")), values[name])
+	}
+	return w.Flush()
+}
+
+type input struct{ name, def string }
+
+// declaredInputs reads the inputs block of action.yml. It understands the
+// subset this action's metadata uses (two-space indented names, one-line
+// scalar defaults) and refuses anything else rather than guess.
+func declaredInputs(path string) ([]input, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []input
+	inBlock := false
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimRight(sc.Text(), " \t")
+		trimmed := strings.TrimLeft(line, " ")
+		indent := len(line) - len(trimmed)
+		switch {
+		case line == "inputs:":
+			inBlock = true
+		case !inBlock || trimmed == "" || strings.HasPrefix(trimmed, "#"):
+		case indent == 0:
+			inBlock = false
+		case indent == 2 && strings.HasSuffix(trimmed, ":"):
+			out = append(out, input{name: strings.TrimSuffix(trimmed, ":")})
+		case indent == 4 && strings.HasPrefix(trimmed, "default:") && len(out) > 0:
+			v, err := scalar(strings.TrimSpace(strings.TrimPrefix(trimmed, "default:")))
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: default of %s: %w", path, n, out[len(out)-1].name, err)
+			}
+			out[len(out)-1].def = v
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s declares no inputs", path)
+	}
+	return out, nil
+}
+
+func scalar(v string) (string, error) {
+	switch {
+	case v == "" || strings.HasPrefix(v, "|") || strings.HasPrefix(v, ">"):
+		return "", fmt.Errorf("block scalars are not supported: %q", v)
+	case strings.HasPrefix(v, `"`):
+		return strconv.Unquote(v)
+	case strings.HasPrefix(v, "'"):
+		if len(v) < 2 || !strings.HasSuffix(v, "'") {
+			return "", fmt.Errorf("unterminated quote: %q", v)
+		}
+		return strings.ReplaceAll(v[1:len(v)-1], "''", "'"), nil
+	default:
+		return v, nil
+	}
+}
