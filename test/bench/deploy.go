@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecfn"
+)
+
+const (
+	stackName    = "bench-app"
+	templateFile = "examples/templates/app.yaml"
+)
+
+// deployResult is one deploy against its own fake CloudFormation.
+type deployResult struct {
+	proc
+	latency     time.Duration // exit minus the stack's terminal state
+	calls       int           // CloudFormation calls of the whole deploy
+	waitCalls   int           // calls from ExecuteChangeSet to exit
+	waitSpan    time.Duration
+	stackStatus string
+}
+
+func (r deployResult) perMinute() float64 {
+	if r.waitSpan <= 0 {
+		return 0
+	}
+	return float64(r.waitCalls) / r.waitSpan.Minutes()
+}
+
+// deployCase is one scripted timeline.
+type deployCase struct {
+	changeSet, stackOp time.Duration
+}
+
+func (c deployCase) String() string {
+	return fmt.Sprintf("change set %s, stack operation %s", shortDur(c.changeSet), shortDur(c.stackOp))
+}
+
+func shortDur(d time.Duration) string {
+	if d%time.Second == 0 {
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}
+
+// Item 3: detection latency and API calls of a deploy, this action vs
+// `aws cloudformation deploy`, on the same scripted fake.
+func (b *bench) deploy(ctx context.Context) ([]row, error) {
+	scale := func(d time.Duration) time.Duration { return time.Duration(float64(d) * b.deployScale) }
+	cases := []deployCase{{scale(3 * time.Second), scale(20 * time.Second)}}
+	if !b.quick {
+		cases = append(cases, deployCase{scale(3 * time.Second), scale(120 * time.Second)})
+	}
+	cli := b.tools.cliV1
+	type lane struct {
+		caseIdx int
+		cli     bool
+		dc      deployCase
+		result  deployResult
+		err     error
+	}
+	var lanes []*lane
+	for i, c := range cases {
+		// Several runs of the action per case, side by side: each has its
+		// own fakes and only waits, so they do not disturb one another.
+		for k := 0; k < b.deployRuns; k++ {
+			lanes = append(lanes, &lane{caseIdx: i, dc: c})
+		}
+		if cli.ok() {
+			dc := c
+			if b.quick {
+				// The CLI's waiters sleep 5 s and 30 s between polls; quick
+				// mode only checks that it still deploys on the fake.
+				dc = deployCase{}
+			}
+			lanes = append(lanes, &lane{caseIdx: i, cli: true, dc: dc})
+		}
+	}
+	var wg sync.WaitGroup
+	for n, l := range lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.result, l.err = b.deployOnce(ctx, fmt.Sprintf("deploy-%d", n), l.cli, l.dc)
+		}()
+	}
+	wg.Wait()
+
+	var rows []row
+	add := func(r row) {
+		r.Item = "3"
+		rows = append(rows, r)
+		fmt.Printf("  [3] %s: %s | %s | %s | target %s: %s\n", r.Measure, r.Action, r.Peer, r.Ratio, r.Target, r.Met)
+	}
+	for i, c := range cases {
+		var peer *deployResult
+		var lats []time.Duration
+		var perMin []float64
+		calls := 0
+		for _, l := range lanes {
+			switch {
+			case l.caseIdx != i:
+			case l.err != nil:
+				return rows, l.err
+			case l.cli:
+				peer = &l.result
+			default:
+				lats = append(lats, l.result.latency)
+				perMin = append(perMin, l.result.perMinute())
+				calls = max(calls, l.result.calls)
+			}
+		}
+		lat := median(lats)
+		rate := median(perMin)
+		latRow := row{Measure: fmt.Sprintf("deploy (%s): detection latency, stack terminal → exit; median of %d", c, len(lats)),
+			Action: fmt.Sprintf("%s (range %s–%s)", ms(lat), ms(percentile(lats, 0)), ms(percentile(lats, 100))), Target: "< 2 s (median)", Met: yesNo(lat < 2*time.Second)}
+		callRow := row{Measure: fmt.Sprintf("deploy (%s): CloudFormation calls in all; calls/min from ExecuteChangeSet to exit", c),
+			Action: fmt.Sprintf("%d calls (most of any run); %.1f/min (median)", calls, rate), Target: "calls/min ≤ the CLI's"}
+		switch {
+		case peer == nil:
+			latRow.Peer = "aws cloudformation deploy: not run (" + cli.Missing + ")"
+			callRow.Peer = latRow.Peer
+			callRow.Met = "–"
+		case b.quick:
+			pr := *peer
+			latRow.Peer = fmt.Sprintf("aws cloudformation deploy v1, smoke run with zero durations: exit %d, %s", pr.Code, ms(pr.latency))
+			callRow.Peer = fmt.Sprintf("smoke run: %d calls", pr.calls)
+			callRow.Met = "– (quick)"
+		default:
+			pr := *peer
+			latRow.Peer = fmt.Sprintf("aws cloudformation deploy (%s): %s", cli.Version, ms(pr.latency))
+			latRow.Ratio = ratio(float64(pr.latency) / float64(lat))
+			callRow.Peer = fmt.Sprintf("aws cloudformation deploy: %d calls; %.1f/min", pr.calls, pr.perMinute())
+			callRow.Ratio = ratio(pr.perMinute() / rate)
+			callRow.Met = yesNo(rate <= pr.perMinute())
+		}
+		add(latRow)
+		add(callRow)
+	}
+	return rows, nil
+}
+
+// deployOnce runs one deploy against fresh fakes scripted with dc.
+func (b *bench) deployOnce(ctx context.Context, name string, useCLI bool, dc deployCase) (deployResult, error) {
+	var res deployResult
+	srv := newFakeSTS()
+	defer srv.Close()
+	cfn := fakecfn.NewCloudFormation(func(o *fakecfn.Options) {
+		o.Region, o.AccountID = region, account
+		o.Script = fakecfn.Script{ChangeSetCreateDelay: dc.changeSet, StackOperationDelay: dc.stackOp}
+	})
+	srv.Mount("cloudformation", cfn)
+	j, err := newJob(b.tmp, name)
+	if err != nil {
+		return res, err
+	}
+	body, err := os.ReadFile(filepath.Join(b.root, templateFile))
+	if err != nil {
+		return res, err
+	}
+	tmpl := filepath.Join(j.workspace, "app.yaml")
+	if err := os.WriteFile(tmpl, body, 0o644); err != nil {
+		return res, err
+	}
+	timeout := 2*(dc.changeSet+dc.stackOp) + 90*time.Second
+	var c command
+	if useCLI {
+		env := merge(j.env(srv.URL()), map[string]string{"AWS_ACCESS_KEY_ID": userKeyID, "AWS_SECRET_ACCESS_KEY": userSecret, "AWS_DEFAULT_REGION": region})
+		c = command{Path: b.tools.cliV1.Path, Dir: j.workspace, Env: environ(env), Timeout: timeout,
+			Args: []string{"cloudformation", "deploy", "--endpoint-url", srv.URL(), "--region", region,
+				"--template-file", tmpl, "--stack-name", stackName, "--role-arn", roleARN(cfnRole),
+				"--parameter-overrides", "Env=dev", "ImageTag=bench"}}
+	} else {
+		in := merge(keysInputs(deployRole), map[string]string{"stack-name": stackName, "template": "app.yaml",
+			"cloudformation-role-arn": roleARN(cfnRole), "parameter-overrides": "Env=dev,ImageTag=bench"})
+		c = actionCommand(b.bin, j, j.env(srv.URL()), in, timeout)
+	}
+	p, err := run(ctx, c)
+	if err != nil {
+		return res, err
+	}
+	res.proc = p
+	who := "the action"
+	if useCLI {
+		who = "aws cloudformation deploy"
+	}
+	if !p.OK() {
+		return res, fmt.Errorf("%s failed to deploy (%s; exit %d, timed out %v):\n%s", who, dc, p.Code, p.TimedOut, tail(p.Out, 20))
+	}
+	st, ok := cfn.Stack(stackName)
+	if !ok {
+		return res, fmt.Errorf("%s exited 0 but the fake has no stack %s", who, stackName)
+	}
+	res.stackStatus = st.Status
+	terminal := cfn.TerminalAt(stackName)
+	if terminal.IsZero() || st.Status != "CREATE_COMPLETE" {
+		return res, fmt.Errorf("%s exited 0 but stack %s is %s", who, stackName, st.Status)
+	}
+	res.latency = p.End.Sub(terminal)
+	calls := cfn.Calls()
+	res.calls = len(calls)
+	var exec time.Time
+	for _, call := range calls {
+		if call.Action == "ExecuteChangeSet" && exec.IsZero() {
+			exec = call.Time
+		}
+		if !exec.IsZero() && !call.Time.Before(exec) {
+			res.waitCalls++
+		}
+	}
+	if !exec.IsZero() {
+		res.waitSpan = p.End.Sub(exec)
+	}
+	return res, nil
+}

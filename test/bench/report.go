@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// row is one line of the results table.
+type row struct {
+	Item    string // "1" ... "5"
+	Measure string
+	Action  string // this action's result
+	Peer    string // the peer's result, naming the peer
+	Ratio   string // peer / action, pair by pair in the same run
+	Target  string
+	Met     string // "met", "**not met**", or "–" where there is no target
+}
+
+func (b *bench) add(r row) {
+	b.rows = append(b.rows, r)
+	fmt.Printf("  [%s] %s: %s | %s | %s | target %s: %s\n", r.Item, r.Measure, r.Action, r.Peer, r.Ratio, r.Target, r.Met)
+}
+
+func (b *bench) table() string {
+	rows := slices.Clone(b.rows)
+	slices.SortStableFunc(rows, func(x, y row) int { return strings.Compare(x.Item, y.Item) })
+	var s strings.Builder
+	s.WriteString("| # | Measure | This action | Peer | Ratio (peer ÷ action) | Target | Result |\n")
+	s.WriteString("|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&s, "| %s | %s | %s | %s | %s | %s | %s |\n", r.Item, cell(r.Measure), cell(r.Action), cell(r.Peer), cell(r.Ratio), cell(r.Target), cell(r.Met))
+	}
+	return s.String()
+}
+
+func cell(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return strings.ReplaceAll(s, "|", "\\|")
+}
+
+func (b *bench) report() error {
+	elapsed := time.Since(b.start)
+	mode := "full"
+	if b.quick {
+		mode = "quick (scaled down: fewer rounds, 25 jobs, deploy durations ×0.1; timings are not judged)"
+	}
+	var s strings.Builder
+	s.WriteString("# Benchmark results\n\n")
+	s.WriteString("<!-- Written by `go run ./test/bench`; do not edit by hand. -->\n\n")
+	fmt.Fprintf(&s, "Run on %s in %s mode; the run took %s.\n\n", b.start.UTC().Format("2006-01-02 15:04 MST"), mode, elapsed.Round(time.Second))
+	s.WriteString("- **Machine:** " + strings.Join(b.machine, "; ") + "\n")
+	fmt.Fprintf(&s, "- **Go:** %s\n", runtime.Version())
+	var vs []string
+	for _, t := range []tool{b.tools.cliV1, b.tools.cliV2, b.tools.jq, b.tools.node, b.tools.moto, b.tools.bash} {
+		if t.ok() {
+			vs = append(vs, fmt.Sprintf("%s `%s` (%s)", t.Name, t.Version, t.Path))
+		} else {
+			vs = append(vs, t.Name+": missing")
+		}
+	}
+	s.WriteString("- **Peers:** " + strings.Join(vs, "; ") + "\n")
+	s.WriteString("- **Reproduce:** `go run ./test/bench` (full, a few minutes) or `go run ./test/bench -quick` (CI); see [test/bench](.) for the method.\n\n")
+	s.WriteString(b.table())
+	s.WriteString("\n## How it was measured\n\n")
+	for _, l := range method {
+		s.WriteString("- " + l + "\n")
+	}
+	if len(b.notes) > 0 {
+		s.WriteString("\n## Notes from this run\n\n")
+		for _, n := range b.notes {
+			s.WriteString("- " + n + "\n")
+		}
+	}
+	fmt.Println()
+	fmt.Println(b.table())
+	fmt.Printf("benchmark finished in %s\n", elapsed.Round(time.Second))
+	if b.out != "" {
+		if err := os.WriteFile(b.out, []byte(s.String()), 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", b.out, err)
+		}
+		fmt.Printf("wrote %s\n", b.out)
+	}
+	return nil
+}
+
+// method explains the measurements once, under the table.
+var method = []string{
+	"Every process is started the way GitHub's runner starts a Docker action (inputs as `INPUT_<NAME>` with hyphens kept, `GITHUB_ENV`/`GITHUB_OUTPUT` as existing files, `AWS_CONFIG_FILE=/dev/null`, AWS behind `AWS_ENDPOINT_URL`). The action is the binary built as the Dockerfile builds it (`CGO_ENABLED=0 -trimpath -ldflags \"-s -w\"`), run directly (no container).",
+	"Wall time is process start to exit (for the credentials step: until the credentials are in `GITHUB_ENV`), measured in Go; peak RSS is `wait4`'s `ru_maxrss` of the child, which covers the largest of its descendants too (the AWS CLI under the seed script).",
+	"Tools are run interleaved: each round runs every tool once, in an order rotated per round, and ratios are taken pair by pair within a round; the table shows medians. One warm-up run per tool is not counted.",
+	"The seed script is [seed-assume.sh](seed-assume.sh) (`aws sts assume-role` + `jq` writing `GITHUB_ENV`), run with each CLI. The AWS CLI v1 is run from its real path, not pyenv's shim. configure-aws-credentials cannot be installed here (it is not a registry package); the issue's figures for it (0.22 s and 69 MiB against moto, 0.10 s of it node's start; ~120 s to give up on an unreachable STS) are quoted, not measured.",
+	"The action makes two STS calls (AssumeRole, then GetCallerIdentity to confirm the role); the seed script makes one.",
+	"Time to fail: AccessDenied is an OIDC token whose `sub` the role's trust policy does not match (AssumeRoleWithWebIdentity); for the seed script, a role that does not trust the IAM user. Unreachable STS is a closed port on 127.0.0.1 (connection refused) and a server that accepts and never answers.",
+	"Deploy: the fake CloudFormation runs change sets and stack operations on a scripted real-time timeline; detection latency is the process exit minus the moment the fake's stack reached its terminal state (`TerminalAt`). Each run has its own fake, so its calls are its own. Calls/min counts CloudFormation calls from ExecuteChangeSet to exit. The CLI is `aws cloudformation deploy` v1, whose waiters poll the change set every 5 s and the stack every 30 s.",
+	"Matrix: N processes start at once against one fake STS; each makes AssumeRole and GetCallerIdentity, each retried by the action with the SDK's full-jitter exponential backoff. Retry delays are the gaps between a job's failed call and its next call.",
+	"Image size is an estimate: the stripped binary + `/etc/ssl/certs/ca-certificates.crt` + ~2 MB for the distroless/static base (which already carries certificates, so this overstates it a little). No image is built here.",
+}
