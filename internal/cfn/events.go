@@ -38,6 +38,14 @@ type eventStream struct {
 	// broken stops streaming after a non-transient error (for example a
 	// deploy role without cloudformation:DescribeStackEvents).
 	broken bool
+	// stackStatus is the status of the newest event of the stack itself.
+	stackStatus string
+}
+
+// stackSettled reports whether the stack's own events say its operation
+// ended, so the status poll can be skipped until they do.
+func (s *eventStream) stackSettled() bool {
+	return s.stackStatus != "" && !strings.HasSuffix(s.stackStatus, "_IN_PROGRESS")
 }
 
 func newEventStream(api API, stackID string, since time.Time, print func(types.StackEvent)) *eventStream {
@@ -89,6 +97,9 @@ func (s *eventStream) poll(ctx context.Context) error {
 			s.newest = ts
 		}
 		s.events = append(s.events, ev)
+		if aws.ToString(ev.ResourceType) == "AWS::CloudFormation::Stack" && aws.ToString(ev.PhysicalResourceId) == s.stackID {
+			s.stackStatus = string(ev.ResourceStatus)
+		}
 		s.print(ev)
 	}
 	return nil

@@ -305,8 +305,28 @@ func (r *run) pollStack(ctx context.Context, id string, events *eventStream, sta
 	p := r.d.newPoller(r.deadline)
 	last := types.Stack{StackId: aws.String(id), StackStatus: types.StackStatus("UNKNOWN")}
 	streamWarned := false
+	var described time.Time
 	for {
+		if events != nil {
+			if err := events.poll(ctx); err != nil && !transient(ctx, err) && ctx.Err() == nil {
+				events.broken = true
+				if !streamWarned {
+					streamWarned = true
+					r.log().Warningf("Not streaming stack events: %s", apiErrorMessage(err))
+				}
+			}
+			// The stack's own events carry its status: while they say the
+			// operation runs, skip DescribeStacks (half the calls), but
+			// still check it now and then in case events lag.
+			if !events.broken && !events.stackSettled() && !described.IsZero() && r.d.now().Sub(described) < statusRecheck {
+				if err := p.sleep(ctx); err != nil {
+					return last, err
+				}
+				continue
+			}
+		}
 		out, err := r.d.CFN.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(id)})
+		described = r.d.now()
 		switch {
 		case isStackMissing(err):
 			last.StackStatus = types.StackStatusDeleteComplete
@@ -323,19 +343,15 @@ func (r *run) pollStack(ctx context.Context, id string, events *eventStream, sta
 			p.ok()
 			prev := last.StackStatus
 			last = out.Stacks[0]
-			if events != nil {
-				if err := events.poll(ctx); err != nil && !transient(ctx, err) && ctx.Err() == nil {
-					events.broken = true
-					if !streamWarned {
-						streamWarned = true
-						r.log().Warningf("Not streaming stack events: %s", apiErrorMessage(err))
-					}
-				}
-			} else if last.StackStatus != prev && prev != "UNKNOWN" {
+			if events == nil && last.StackStatus != prev && prev != "UNKNOWN" {
 				r.log().Infof("Stack %s: %s", r.o.StackName, Untrusted(string(last.StackStatus)))
 			}
 			done := !strings.HasSuffix(string(last.StackStatus), "_IN_PROGRESS")
 			if done && (started == nil || started(last)) {
+				if events != nil {
+					// Print the final events that arrived with the status.
+					_ = events.poll(ctx)
+				}
 				return last, nil
 			}
 		}
@@ -344,6 +360,9 @@ func (r *run) pollStack(ctx context.Context, id string, events *eventStream, sta
 		}
 	}
 }
+
+// statusRecheck bounds how long the status poll trusts the event stream.
+const statusRecheck = 30 * time.Second
 
 // changeSetInput builds CreateChangeSet's input, uploading the template to
 // S3 first when it is too large to send inline.
