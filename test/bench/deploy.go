@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +26,26 @@ type deployResult struct {
 	waitCalls   int           // calls from ExecuteChangeSet to exit
 	waitSpan    time.Duration
 	stackStatus string
+	byAction    map[string]int
+}
+
+// breakdown lists the calls per action, most frequent first.
+func (r deployResult) breakdown() string {
+	keys := make([]string, 0, len(r.byAction))
+	for k := range r.byAction {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y string) int {
+		if c := r.byAction[y] - r.byAction[x]; c != 0 {
+			return c
+		}
+		return strings.Compare(x, y)
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s×%d", k, r.byAction[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (r deployResult) perMinute() float64 {
@@ -99,7 +121,7 @@ func (b *bench) deploy(ctx context.Context) ([]row, error) {
 		fmt.Printf("  [3] %s: %s | %s | %s | target %s: %s\n", r.Measure, r.Action, r.Peer, r.Ratio, r.Target, r.Met)
 	}
 	for i, c := range cases {
-		var peer *deployResult
+		var peer, first *deployResult
 		var lats []time.Duration
 		var perMin []float64
 		calls := 0
@@ -111,6 +133,9 @@ func (b *bench) deploy(ctx context.Context) ([]row, error) {
 			case l.cli:
 				peer = &l.result
 			default:
+				if first == nil {
+					first = &l.result
+				}
 				lats = append(lats, l.result.latency)
 				perMin = append(perMin, l.result.perMinute())
 				calls = max(calls, l.result.calls)
@@ -119,9 +144,9 @@ func (b *bench) deploy(ctx context.Context) ([]row, error) {
 		lat := median(lats)
 		rate := median(perMin)
 		latRow := row{Measure: fmt.Sprintf("deploy (%s): detection latency, stack terminal → exit; median of %d", c, len(lats)),
-			Action: fmt.Sprintf("%s (range %s–%s)", ms(lat), ms(percentile(lats, 0)), ms(percentile(lats, 100))), Target: "< 2 s (median)", Met: yesNo(lat < 2*time.Second)}
+			Action: fmt.Sprintf("%s (range %s–%s)", ms(lat), ms(percentile(lats, 0)), ms(percentile(lats, 100))), Target: "< 2 s (median)", Met: yesNo(lat < 2*time.Second), Why: whyLatency}
 		callRow := row{Measure: fmt.Sprintf("deploy (%s): CloudFormation calls in all; calls/min from ExecuteChangeSet to exit", c),
-			Action: fmt.Sprintf("%d calls (most of any run); %.1f/min (median)", calls, rate), Target: "calls/min ≤ the CLI's"}
+			Action: fmt.Sprintf("%d calls (most of any run); %.1f/min (median)", calls, rate), Target: "calls/min ≤ the CLI's", Why: whyCalls}
 		switch {
 		case peer == nil:
 			latRow.Peer = "aws cloudformation deploy: not run (" + cli.Missing + ")"
@@ -142,9 +167,26 @@ func (b *bench) deploy(ctx context.Context) ([]row, error) {
 		}
 		add(latRow)
 		add(callRow)
+		b.note("item 3, %s: the action's calls: %s", c, first.breakdown())
+		if peer != nil {
+			b.note("item 3, %s: the CLI's calls: %s", c, peer.breakdown())
+		}
 	}
 	return rows, nil
 }
+
+// Explanations for missed targets (internal/cfn's wait.go sets the schedule).
+const (
+	whyLatency = "internal/cfn's poller (wait.go) starts at 250 ms and grows to a 2 s cap, but after the first minute of a wait it backs off " +
+		"to a 5 s cap (±20% jitter), so the end of a long operation is seen 0–6 s late, about 3 s on average. Keeping the 2 s cap for the " +
+		"whole wait (at least for the status check) would meet the target at about 30 calls a minute."
+	whyCalls = "`aws cloudformation deploy` streams no events: it polls DescribeStacks every 30 s (hence its 0–30 s detection latency), " +
+		"a few calls a minute. The action streams events, a DescribeStackEvents on every tick of its poll (250 ms growing to 2 s, then 5 s), " +
+		"and checks DescribeStacks now and then. Seeing the end within 2 s needs at least one call every 2 s (30 a minute), so this target " +
+		"and the latency target cannot both hold against this CLI; the fair peer for the call rate is an event-streaming one " +
+		"(aws-cloudformation-github-deploy polls events from 2 s doubling to 30 s). The action could lower its rate by slowing the event " +
+		"stream once it is quiet while keeping a 2 s status check, but not to the CLI's rate without giving up the latency target."
+)
 
 // deployOnce runs one deploy against fresh fakes scripted with dc.
 func (b *bench) deployOnce(ctx context.Context, name string, useCLI bool, dc deployCase) (deployResult, error) {
@@ -205,8 +247,10 @@ func (b *bench) deployOnce(ctx context.Context, name string, useCLI bool, dc dep
 	res.latency = p.End.Sub(terminal)
 	calls := cfn.Calls()
 	res.calls = len(calls)
+	res.byAction = map[string]int{}
 	var exec time.Time
 	for _, call := range calls {
+		res.byAction[call.Action]++
 		if call.Action == "ExecuteChangeSet" && exec.IsZero() {
 			exec = call.Time
 		}

@@ -94,6 +94,8 @@ type bench struct {
 	start time.Time
 	// machine is captured before any load is added.
 	machine []string
+	// microOut is the Go microbenchmarks' output (full mode).
+	microOut string
 }
 
 func (b *bench) want(item string) bool { return b.only == nil || b.only[item] }
@@ -151,6 +153,12 @@ func realMain(ctx context.Context, s settings) error {
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	// Not in quick mode: CI already compiles them (go vet) and runs the tests.
+	if !b.quick && b.only == nil {
+		if err := b.micro(ctx); err != nil {
+			return err
+		}
 	}
 	return b.report()
 }

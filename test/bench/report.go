@@ -18,6 +18,9 @@ type row struct {
 	Ratio   string // peer / action, pair by pair in the same run
 	Target  string
 	Met     string // "met", "**not met**", or "–" where there is no target
+	// Why explains a target that is not met and what would fix it; it is
+	// printed only then.
+	Why string
 }
 
 func (b *bench) add(r row) {
@@ -67,9 +70,16 @@ func (b *bench) report() error {
 	s.WriteString("- **Peers:** " + strings.Join(vs, "; ") + "\n")
 	s.WriteString("- **Reproduce:** `go run ./test/bench` (full, a few minutes) or `go run ./test/bench -quick` (CI); see [test/bench](.) for the method.\n\n")
 	s.WriteString(b.table())
+	if why := b.whyNotMet(); why != "" {
+		s.WriteString("\n## Targets not met: why, and what would fix them\n\n" + why)
+	}
 	s.WriteString("\n## How it was measured\n\n")
 	for _, l := range method {
 		s.WriteString("- " + l + "\n")
+	}
+	if b.microOut != "" {
+		s.WriteString("\n## Microbenchmarks\n\nOne run each (`go test -bench . -benchtime 300ms`); compare commits with [micro.sh](micro.sh) and benchstat.\n\n```\n")
+		s.WriteString(b.microOut + "\n```\n")
 	}
 	if len(b.notes) > 0 {
 		s.WriteString("\n## Notes from this run\n\n")
@@ -87,6 +97,20 @@ func (b *bench) report() error {
 		fmt.Printf("wrote %s\n", b.out)
 	}
 	return nil
+}
+
+// whyNotMet lists the explanations of the targets missed in this run, once each.
+func (b *bench) whyNotMet() string {
+	var s strings.Builder
+	seen := map[string]bool{}
+	for _, r := range b.rows {
+		if r.Met != yesNo(false) || r.Why == "" || seen[r.Why] {
+			continue
+		}
+		seen[r.Why] = true
+		fmt.Fprintf(&s, "- **%s** (item %s): %s\n", r.Measure, r.Item, r.Why)
+	}
+	return s.String()
 }
 
 // method explains the measurements once, under the table.
