@@ -26,6 +26,7 @@ fuzz() { # fuzz PKG TARGET
 }
 fuzz ./internal/gha FuzzWriteEnv
 fuzz ./internal/gha FuzzNeutralize
+fuzz ./test/hardening FuzzConfigLoad
 for t in $(go test -list '^Fuzz' ./internal/cfn | grep '^Fuzz' || true); do fuzz ./internal/cfn "$t"; done
 
 step "templates and workflows (cfn-lint, actionlint)"
