@@ -128,6 +128,8 @@ func (b *bench) deploy(ctx context.Context) ([]row, error) {
 		for _, l := range lanes {
 			switch {
 			case l.caseIdx != i:
+			case l.err != nil && l.cli:
+				b.note("item 3: %v", l.err) // the peer's trouble does not stop the benchmark
 			case l.err != nil:
 				return rows, l.err
 			case l.cli:
@@ -148,6 +150,10 @@ func (b *bench) deploy(ctx context.Context) ([]row, error) {
 		callRow := row{Measure: fmt.Sprintf("deploy (%s): CloudFormation calls in all; calls/min from ExecuteChangeSet to exit", c),
 			Action: fmt.Sprintf("%d calls (most of any run); %.1f/min (median)", calls, rate), Target: "calls/min ≤ the CLI's", Why: whyCalls}
 		switch {
+		case peer == nil && cli.ok():
+			latRow.Peer = "aws cloudformation deploy: failed (see the notes)"
+			callRow.Peer = latRow.Peer
+			callRow.Met = "–"
 		case peer == nil:
 			latRow.Peer = "aws cloudformation deploy: not run (" + cli.Missing + ")"
 			callRow.Peer = latRow.Peer

@@ -57,7 +57,13 @@ func (b *bench) report() error {
 	s.WriteString("# Benchmark results\n\n")
 	s.WriteString("<!-- Written by `go run ./test/bench`; do not edit by hand. -->\n\n")
 	fmt.Fprintf(&s, "Run on %s in %s mode; the run took %s.\n\n", b.start.UTC().Format("2006-01-02 15:04 MST"), mode, elapsed.Round(time.Second))
-	s.WriteString("- **Machine:** " + strings.Join(b.machine, "; ") + "\n")
+	machine := b.machine
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(la)); len(f) >= 3 {
+			machine = append(slices.Clone(machine), "at the end "+strings.Join(f[:3], " ")+" (other work on the machine adds noise; ratios are taken pair by pair to cancel most of it)")
+		}
+	}
+	s.WriteString("- **Machine:** " + strings.Join(machine, "; ") + "\n")
 	fmt.Fprintf(&s, "- **Go:** %s\n", runtime.Version())
 	var vs []string
 	for _, t := range []tool{b.tools.cliV1, b.tools.cliV2, b.tools.jq, b.tools.node, b.tools.moto, b.tools.bash} {
