@@ -138,7 +138,7 @@ func describe(err error) string {
 	}
 	var at *attemptsError
 	if errors.As(err, &at) && at.attempts > 1 {
-		s = fmt.Sprintf("gave up after %d attempts in %s: %s", at.attempts, at.elapsed.Round(100*time.Millisecond), s)
+		s = fmt.Sprintf("gave up after %s in %s: %s", attemptsWord(at.attempts), at.elapsed.Round(100*time.Millisecond), s)
 	}
 	return gha.Neutralize(s)
 }

@@ -92,7 +92,7 @@ type attemptsError struct {
 }
 
 func (e *attemptsError) Error() string {
-	return fmt.Sprintf("gave up after %d attempts in %s: %v", e.attempts, e.elapsed.Round(100*time.Millisecond), e.last)
+	return fmt.Sprintf("gave up after %s in %s: %v", attemptsWord(e.attempts), e.elapsed.Round(100*time.Millisecond), e.last)
 }
 
 func (e *attemptsError) Unwrap() error { return e.last }
@@ -177,4 +177,11 @@ func SleepContext(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+func attemptsWord(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
 }

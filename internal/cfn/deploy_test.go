@@ -649,8 +649,8 @@ func TestPoller_schedule(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("first sleeps (-want +got):\n%s", diff)
 	}
-	if last := c.sleeps[len(c.sleeps)-2]; last != 5*time.Second {
-		t.Errorf("sleep after a minute = %v, want the 5s cap", last)
+	if last := c.sleeps[len(c.sleeps)-2]; last != pollCapLate {
+		t.Errorf("sleep after a minute = %v, want the %v cap", last, pollCapLate)
 	}
 	if !c.Now().Equal(t0.Add(90 * time.Second)) {
 		t.Errorf("slept until %v, want exactly the deadline", c.Now())

@@ -90,23 +90,43 @@ const (
 
 var (
 	partitions      = `aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc`
-	roleARNRe       = regexp.MustCompile(`^arn:(` + partitions + `):iam::(\d{12}):role/((?:[\x21-\x7e]*/)?)([\w+=,.@-]{1,64})$`)
+	roleARNRe       = regexp.MustCompile(`^arn:(` + partitions + `):iam::(\d{12}):role/((?:[\x21-\x7e]*/)?)([\w+=,.@-]+)$`)
 	anyARNRe        = regexp.MustCompile(`^arn:([^:]*):([^:]*):([^:]*):([^:]*):(.*)$`)
-	roleNameRe      = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	partitionRe     = regexp.MustCompile(`^(` + partitions + `)$`)
 	regionRe        = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
-	sessionNameRe   = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-	externalIDRe    = regexp.MustCompile(`^[\w+=,.@:/-]+$`) // 2-1224 characters, checked apart: RE2 caps repeats at 1000
+	zoneRe          = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}[a-z]$`)
 	accountRe       = regexp.MustCompile(`^\d{12}$`)
-	accessKeyRe     = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
-	tagKeyRe        = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
-	tagValueRe      = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
-	policyARNRe     = regexp.MustCompile(`^arn:(` + partitions + `):iam::(\d{12}|aws):policy/[\w+=,.@/-]{1,512}$`)
-	stackNameRe     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
-	changeSetNameRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
-	snsARNRe        = regexp.MustCompile(`^arn:(` + partitions + `):sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$`)
-	bucketRe        = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	roleNameRe      = newPattern(`^[\w+=,.@-]+$`, 1, 64)
+	sessionNameRe   = newPattern(`^[\w+=,.@-]+$`, 2, 64)
+	externalIDRe    = newPattern(`^[\w+=,.@:/-]+$`, 2, 1224)
+	accessKeyRe     = newPattern(`^[A-Z0-9]+$`, 16, 128)
+	tagKeyRe        = newPattern(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`, 1, 128)
+	tagValueRe      = newPattern(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`, 0, 256)
+	policyARNRe     = newPattern(`^arn:(`+partitions+`):iam::(\d{12}|aws):policy/[\w+=,.@/-]+$`, 20, 2048)
+	stackNameRe     = newPattern(`^[A-Za-z][A-Za-z0-9-]*$`, 1, 128)
+	changeSetNameRe = newPattern(`^[A-Za-z][A-Za-z0-9-]*$`, 1, 128)
+	snsARNRe        = newPattern(`^arn:(`+partitions+`):sns:[a-z0-9-]+:\d{12}:[\w-]+$`, 20, 2048)
+	bucketRe        = newPattern(`^[a-z0-9][a-z0-9.-]*[a-z0-9]$`, 3, 63)
 	capabilitySet   = map[string]bool{"CAPABILITY_IAM": true, "CAPABILITY_NAMED_IAM": true, "CAPABILITY_AUTO_EXPAND": true}
 )
+
+// pattern is a regexp plus length bounds in characters. Bounds are not
+// written as {m,n}: RE2 expands such a repeat into n copies of the class,
+// which cost milliseconds and megabytes at every start of the action.
+type pattern struct {
+	re       *regexp.Regexp
+	min, max int
+}
+
+func newPattern(expr string, min, max int) pattern {
+	return pattern{re: regexp.MustCompile(expr), min: min, max: max}
+}
+
+// MatchString reports whether s has an allowed length and matches.
+func (p pattern) MatchString(s string) bool {
+	n := utf8.RuneCountInString(s)
+	return n >= p.min && n <= p.max && p.re.MatchString(s)
+}
 
 // Getter returns a raw input value by its action.yml name (e.g. "aws-region").
 type Getter func(name string) string
@@ -138,7 +158,7 @@ func Load(in Getter, env Env) (*Config, error) {
 		p.add("aws-region", "is required (GitHub does not enforce `required: true`); set it, e.g. `aws-region: us-east-1`")
 	case !regionRe.MatchString(c.Region):
 		hint := ""
-		if regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}[a-z]$`).MatchString(c.Region) {
+		if zoneRe.MatchString(c.Region) {
 			hint = " (that looks like an availability zone; drop the last letter)"
 		}
 		p.add("aws-region", "%s is not an AWS region%s; use a region code such as us-east-1 or ap-northeast-1", show(c.Region), hint)
@@ -169,7 +189,7 @@ func Load(in Getter, env Env) (*Config, error) {
 	}
 	c.loadDuration(p, get("role-duration-seconds"))
 	c.ExternalID = get("role-external-id")
-	if c.ExternalID != "" && (!externalIDRe.MatchString(c.ExternalID) || len(c.ExternalID) < 2 || len(c.ExternalID) > 1224) {
+	if c.ExternalID != "" && !externalIDRe.MatchString(c.ExternalID) {
 		p.add("role-external-id", "must be 2-1224 characters of letters, digits and +=,.@:/_- (the value is not shown)")
 	}
 	c.SkipSessionTagging = boolean("role-skip-session-tagging", false)
@@ -251,7 +271,7 @@ func (c *Config) loadRole(p *problems, role string) {
 	}
 	if strings.HasPrefix(role, "arn:") {
 		m := roleARNRe.FindStringSubmatch(role)
-		if m == nil {
+		if m == nil || len(m[4]) > 64 || len(role) > 2048 {
 			p.add("role-to-assume", "%s is not an IAM role ARN: %s", show(role), explainARN(role))
 			return
 		}
@@ -275,7 +295,7 @@ func explainARN(s string) string {
 	}
 	part, svc, region, acct, res := m[1], m[2], m[3], m[4], m[5]
 	switch {
-	case !regexp.MustCompile(`^(` + partitions + `)$`).MatchString(part):
+	case !partitionRe.MatchString(part):
 		return fmt.Sprintf("partition %s is unknown; use aws (or aws-cn, aws-us-gov)", show(part))
 	case svc == "sts" && strings.HasPrefix(res, "assumed-role/"):
 		return "that is an assumed-role session ARN; use the role's ARN arn:aws:iam::ACCOUNT:role/NAME"
@@ -503,7 +523,7 @@ func (c *Config) loadDeploy(p *problems, get func(string) string, boolean func(s
 	}
 	if d.RoleARN == "" {
 		c.Warnings = append(c.Warnings, "cloudformation-role-arn is not set: CloudFormation will act with the deploy role's own permissions (or the stack's existing service role). Pass the CloudFormation service role so the deploy role can stay minimal.")
-	} else if m := roleARNRe.FindStringSubmatch(d.RoleARN); m == nil {
+	} else if m := roleARNRe.FindStringSubmatch(d.RoleARN); m == nil || len(m[4]) > 64 {
 		p.add("cloudformation-role-arn", "%s is not an IAM role ARN: %s", show(d.RoleARN), explainARN(d.RoleARN))
 	} else if c.Region != "" && regionRe.MatchString(c.Region) && m[1] != PartitionOf(c.Region) {
 		p.add("cloudformation-role-arn", "is in partition %s but aws-region is %s; use a role of the region's partition", m[1], c.Region)
