@@ -490,8 +490,27 @@ done
 
 # --- 3. podman build of the real Dockerfile --------------------------------------
 phase build
+# The build context, and act's workspace later, is a snapshot of the work tree
+# as a fresh clone with the uncommitted changes would have it (git's ignored
+# files left out), in a repository of its own so act can read a commit and a
+# remote from it without touching this one.
+SRC=$WORK/src
+mkdir -p "$SRC"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$SRC"
+else
+	cp -a . "$SRC"
+	rm -rf "$SRC/.git"
+fi
+git -C "$SRC" init -q -b main
+git -C "$SRC" add -A
+git -C "$SRC" -c user.name=image-test -c user.email=image-test@localhost commit -q --no-verify -m snapshot
+git -C "$SRC" remote add origin https://github.com/aws-assume-deploy/aws-assume-deploy.git
+
 GOMOD_DIRECTIVE=$(awk '$1 == "go" { print $2; exit }' go.mod)
-BUILD_ARGS=(--pull=never --network host --layers --force-rm)
+# --format docker: what docker build makes on GitHub, and what podman's Docker
+# API builds (act's) make, so that their layer cache is this build's.
+BUILD_ARGS=(--pull=never --network host --layers --force-rm --format docker)
 if [[ $MODE == offline ]]; then
 	# Fill the host cache through the host network, then build with none.
 	go mod download
@@ -502,17 +521,17 @@ if [[ -z ${IMAGE_TEST_COLD:-} ]]; then
 	mkdir -p "$CACHE/go-build"
 	BUILD_ARGS+=(--volume "$CACHE/go-build:/root/.cache/go-build")
 fi
-if ! go build -o /dev/null . 2>"$WORK/host-build.txt"; then
-	say "the main package does not build on the host either:"
-	head -20 "$WORK/host-build.txt" >&2
-fi
 # As the runner does: `docker build -t <label>:<id> -f <action>/Dockerfile <action>`,
 # with no build arguments (so internal/version.Version stays "dev" on GitHub).
-podman build "${BUILD_ARGS[@]}" --label "$LABEL=1" -t "$IMAGE" -f Dockerfile . >"$WORK/build.log" 2>&1 || {
+if ! podman build "${BUILD_ARGS[@]}" --label "$LABEL=1" -t "$IMAGE" -f "$SRC/Dockerfile" "$SRC" >"$WORK/build.log" 2>&1; then
 	tail -40 "$WORK/build.log" >&2
-	die "podman build of the Dockerfile failed ($MODE build; full log above, last 40 lines)"
-}
-say "built $IMAGE (go.mod: go $GOMOD_DIRECTIVE, toolchain $GOVERSION_HOST)"
+	if ! go build -o /dev/null . 2>"$WORK/host-build.txt"; then
+		say "the main package does not build on the host either:"
+		head -20 "$WORK/host-build.txt" >&2
+	fi
+	die "podman build of the Dockerfile failed ($MODE build; last 40 lines of its log above)"
+fi
+say "built $IMAGE (go.mod: go $GOMOD_DIRECTIVE, toolchain $GOVERSION_HOST, modules: $MODE)"
 
 phase inspect
 IMAGE_SIZE=$(podman image inspect --format '{{.Size}}' "$IMAGE")
@@ -745,4 +764,116 @@ if grep -q '^  stack-name:' action.yml && go list -deps . 2>/dev/null | grep -c 
 		grep -q '<StackStatus>CREATE_COMPLETE</StackStatus>' || die "moto does not report $STACK as CREATE_COMPLETE"
 else
 	say "SKIP deploy cases: the action binary does not deploy yet (no internal/cfn in main's imports)"
+fi
+
+# --- 5. example workflows run by nektos/act through podman's Docker API ---------
+# act is a different runner from GitHub's, and the action must not care:
+#   GitHub: the action runs in its own container with --workdir /github/workspace,
+#     the workspace, HOME and file commands mounted under /github/, and
+#     GITHUB_ENV=/github/file_commands/set_env_<uuid> (likewise GITHUB_OUTPUT,
+#     GITHUB_STATE, GITHUB_PATH, GITHUB_STEP_SUMMARY); RUNNER_TEMP is a host path
+#     that is not mounted; the job network is a bridge per job.
+#   act: the action runs with the job container's network (container:<job>), in
+#     the job's own workspace path (here the bound snapshot, not /github/workspace),
+#     with the file commands on a volume at /var/run/act/workflow (envs.txt,
+#     outputcmd.txt, statecmd.txt, pathcmd.txt, SUMMARY.md) and RUNNER_TEMP=/tmp.
+#   Neither gives an OIDC token service here: the workflow passes the stand-in's
+#   URL and token as the variables GitHub's runner sets for id-token: write.
+# So the action must take every path from its variables, and does if both pass.
+if [[ ${IMAGE_TEST_ACT:-1} == 0 ]]; then
+	say "SKIP act phase: IMAGE_TEST_ACT=0"
+else
+	phase act-install
+	ACT=$CACHE/act/$ACT_VERSION/act
+	if [[ ! -x $ACT ]]; then
+		say "go install github.com/nektos/act@$ACT_VERSION (once; cached in $CACHE/act)"
+		GOBIN=$CACHE/act/$ACT_VERSION go install "github.com/nektos/act@$ACT_VERSION" >"$WORK/act-install.log" 2>&1 || {
+			tail -20 "$WORK/act-install.log" >&2
+			die "installing act $ACT_VERSION failed"
+		}
+	fi
+
+	phase act-job-image
+	# The job image: Debian's busybox-static and bash-static, which is all that
+	# act's job container needs for `run:` steps (tail -f /dev/null, bash).
+	BASH_KEY=$(key "$(dpkg-query -W -f='${Version}' bash-static)")
+	JOB_STANDIN=$STANDIN/job:$(key "bb$BB_KEY-bash$BASH_KEY-ca$CA_KEY-r$STANDIN_REV")
+	if ! have "$JOB_STANDIN"; then
+		d=$WORK/rootfs-job
+		rootfs_common "$d"
+		rootfs_busybox "$d"
+		rm -f "$d/bin/bash"
+		cp /bin/bash-static "$d/bin/bash"
+		ln -s /bin/bash "$d/usr/bin/bash"
+		mkdir -p "$d/home/runner"
+		chown 1001:1001 "$d/home/runner"
+		printf 'root:x:0:0:root:/root:/bin/bash\nrunner:x:1001:1001:runner:/home/runner:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$d/etc/passwd"
+		printf 'root:x:0:\nrunner:x:1001:\ndocker:x:118:runner\nnogroup:x:65534:\n' >"$d/etc/group"
+		tar -cf "$d.tar" --numeric-owner -C "$d" .
+		rm -rf "$d"
+		import_tar "$d.tar" "$JOB_STANDIN" \
+			--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+			--change 'CMD ["/bin/bash"]'
+	fi
+	KEEP_IMAGES+=("$JOB_STANDIN")
+	podman tag "$JOB_STANDIN" "$JOB_IMAGE"
+
+	phase act
+	SOCK=$RUNDIR/podman.sock
+	podman system service --time=0 "unix://$SOCK" >"$WORK/podman-service.log" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 1 100); do
+		[[ $(curl -s --unix-socket "$SOCK" http://d/_ping 2>/dev/null) == OK ]] && break
+		sleep 0.1
+	done
+	[[ $(curl -s --unix-socket "$SOCK" http://d/_ping) == OK ]] || {
+		cat "$WORK/podman-service.log" >&2
+		die "podman system service did not answer on $SOCK"
+	}
+	DEPLOY_VAR=false
+	[[ -n $DEPLOY ]] && DEPLOY_VAR=true
+	mkdir -p "$WORK/act/home" "$WORK/act/cache" "$WORK/act/cache-server"
+	ACT_ARGS=(
+		push -W test/image/workflows/ --no-recurse
+		-P "ubuntu-latest=$JOB_IMAGE" --pull=false --container-daemon-socket -
+		--network host --bind --defaultbranch main
+		--cache-server-addr 127.0.0.1 --cache-server-path "$WORK/act/cache-server"
+		--artifact-server-addr 127.0.0.1
+		# As in the runner-contract cases: the job's own settings, and the network guards.
+		--env "AWS_ENDPOINT_URL=$MOTO" --env AWS_EC2_METADATA_DISABLED=true
+		--env HTTPS_PROXY=http://127.0.0.1:9 --env HTTP_PROXY=http://127.0.0.1:9
+		--var "OIDC_REQUEST_URL=$OIDC_URL" --secret "OIDC_REQUEST_TOKEN=$OIDC_TOKEN"
+		--secret "SOURCE_ACCESS_KEY_ID=$SRC_KEY_ID" --secret "SOURCE_SECRET_ACCESS_KEY=$SRC_SECRET"
+		--var "IMAGE_TEST_DEPLOY=$DEPLOY_VAR"
+	)
+	: >"$WORK/oidc-requests.log"
+	act_rc=0
+	(
+		cd "$SRC"
+		exec env HOME="$WORK/act/home" XDG_CONFIG_HOME="$WORK/act/home/.config" XDG_CACHE_HOME="$WORK/act/cache" \
+			DOCKER_HOST="unix://$SOCK" timeout 600 "$ACT" "${ACT_ARGS[@]}"
+	) >"$WORK/act.log" 2>&1 </dev/null &
+	PIDS+=($!)
+	wait $! || act_rc=$?
+	fail_act() {
+		say "--- act's log (last 60 lines):"
+		tail -60 "$WORK/act.log" | sed 's/^/    /' >&2
+		die "act: $*"
+	}
+	[[ $act_rc -eq 0 ]] || fail_act "exited $act_rc"
+	JOBS=(stored-keys oidc)
+	[[ -n $DEPLOY ]] && JOBS+=(deploy)
+	for job in "${JOBS[@]}"; do
+		grep -q "IMAGE_TEST_OK $job\$" "$WORK/act.log" || fail_act "job $job did not reach its check step's end"
+		secret_file=$SRC/test/image/.act-out/$job.secret
+		[[ -s $secret_file ]] || fail_act "job $job left no $secret_file"
+		# The later step printed the secret key: act must show it masked.
+		grep -qF -- "$(cat "$secret_file")" "$WORK/act.log" && fail_act "the secret access key of job $job is in act's log in the clear"
+	done
+	[[ $(grep -c 'secret key seen by a later step: \*\*\*$' "$WORK/act.log") -ge ${#JOBS[@]} ]] ||
+		fail_act "act's log does not show the masked secret key for every job"
+	grep -qF -- "$SRC_SECRET" "$WORK/act.log" && fail_act "the source secret key is in act's log in the clear"
+	grep -q '"bearer_ok":true,"status":200' "$WORK/oidc-requests.log" || fail_act "the oidc job never got an ID token"
+	[[ -n $DEPLOY ]] || say "SKIP act deploy job: the action binary does not deploy yet"
+	say "act ran ${JOBS[*]}: credentials, masks and outputs reached the later steps"
 fi
