@@ -54,14 +54,7 @@ func Run(ctx context.Context, d Deps) (err error) {
 	log := gha.NewLog(d.Stdout, debug)
 	inputs := githubactions.New(githubactions.WithGetenv(d.Getenv))
 
-	// Mask the secrets we were handed before anything is printed.
-	for _, s := range []string{inputs.GetInput("aws-secret-access-key"), inputs.GetInput("aws-session-token"), inputs.GetInput("aws-access-key-id"), d.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")} {
-		log.Mask(s)
-	}
-	if strings.EqualFold(inputs.GetInput("role-chaining"), "true") {
-		log.Mask(d.Getenv("AWS_SECRET_ACCESS_KEY"))
-		log.Mask(d.Getenv("AWS_SESSION_TOKEN"))
-	}
+	maskGiven(log, inputs.GetInput, d.Getenv)
 	log.Debugf("aws-assume-deploy %s", version.Version)
 
 	plan, err := prepare(inputs.GetInput, d)
@@ -90,51 +83,14 @@ func Run(ctx context.Context, d Deps) (err error) {
 		return fmt.Errorf("loading the AWS SDK configuration: %w", err)
 	}
 	end := log.Group("Credentials: " + cfg.Source.String())
-	assumer := &awsauth.Assumer{
-		NewSTS: func(creds aws.CredentialsProvider) awsauth.STSAPI {
-			return sts.NewFromConfig(base, func(o *sts.Options) {
-				o.Retryer = aws.NopRetryer{} // awsauth drives retries itself
-				if creds == nil {
-					o.Credentials = aws.AnonymousCredentials{}
-				} else {
-					o.Credentials = creds
-				}
-				if cfg.STSEndpoint != "" {
-					o.BaseEndpoint = aws.String(cfg.STSEndpoint)
-				}
-			})
-		},
-		Tokens: &gha.IDTokenClient{RequestURL: cfg.IDTokenRequestURL, RequestToken: cfg.IDTokenRequestToken,
-			HTTP: oidcClient(proxy), Mask: log.Mask},
-		ReadFile:             d.ReadFile,
-		Log:                  log,
-		Sleep:                d.Sleep,
-		Now:                  d.Now,
-		Backoff:              d.Backoff,
-		Budget:               d.Budget,
-		GitHub:               awsauth.GitHubFromEnv(d.Getenv),
-		Workspace:            d.Getenv("GITHUB_WORKSPACE"),
-		SessionDiscriminator: discriminator(cfg),
-	}
+	assumer := newAssumer(d, log, base, cfg, proxy)
 	creds, err := assumer.Run(ctx, cfg)
 	end()
 	if err != nil {
 		return err
 	}
 
-	outputs := []gha.KV{
-		{Key: "aws-account-id", Value: creds.Account},
-		{Key: "authenticated-arn", Value: creds.ARN},
-	}
-	if !creds.Expiration.IsZero() {
-		outputs = append(outputs, gha.KV{Key: "aws-expiration", Value: creds.Expiration.UTC().Format(time.RFC3339)})
-	}
-	if cfg.OutputCredentials {
-		outputs = append(outputs,
-			gha.KV{Key: "aws-access-key-id", Value: creds.AccessKeyID},
-			gha.KV{Key: "aws-secret-access-key", Value: creds.SecretAccessKey},
-			gha.KV{Key: "aws-session-token", Value: creds.SessionToken})
-	}
+	outputs := credentialOutputs(cfg, creds)
 
 	if plan.deploy != nil {
 		res, derr := deploy(ctx, d, log, base, cfg, creds, plan)
@@ -168,6 +124,66 @@ func Run(ctx context.Context, d Deps) (err error) {
 		log.Infof("Exported %s to later steps", keysOf(env))
 	}
 	return nil
+}
+
+// maskGiven masks the secrets the step was handed, before anything is printed.
+func maskGiven(log *gha.Log, input, env func(string) string) {
+	for _, s := range []string{input("aws-secret-access-key"), input("aws-session-token"), input("aws-access-key-id"), env("ACTIONS_ID_TOKEN_REQUEST_TOKEN")} {
+		log.Mask(s)
+	}
+	if strings.EqualFold(input("role-chaining"), "true") {
+		log.Mask(env("AWS_SECRET_ACCESS_KEY"))
+		log.Mask(env("AWS_SESSION_TOKEN"))
+	}
+}
+
+// newAssumer wires the credential flow to the SDK and the runner.
+func newAssumer(d Deps, log *gha.Log, base aws.Config, cfg *config.Config, proxy func(*http.Request) (*url.URL, error)) *awsauth.Assumer {
+	return &awsauth.Assumer{
+		NewSTS: func(creds aws.CredentialsProvider) awsauth.STSAPI {
+			return sts.NewFromConfig(base, func(o *sts.Options) {
+				o.Retryer = aws.NopRetryer{} // awsauth drives retries itself
+				if creds == nil {
+					o.Credentials = aws.AnonymousCredentials{}
+				} else {
+					o.Credentials = creds
+				}
+				if cfg.STSEndpoint != "" {
+					o.BaseEndpoint = aws.String(cfg.STSEndpoint)
+				}
+			})
+		},
+		Tokens: &gha.IDTokenClient{RequestURL: cfg.IDTokenRequestURL, RequestToken: cfg.IDTokenRequestToken,
+			HTTP: oidcClient(proxy), Mask: log.Mask},
+		ReadFile:             d.ReadFile,
+		Log:                  log,
+		Sleep:                d.Sleep,
+		Now:                  d.Now,
+		Backoff:              d.Backoff,
+		Budget:               d.Budget,
+		GitHub:               awsauth.GitHubFromEnv(d.Getenv),
+		Workspace:            d.Getenv("GITHUB_WORKSPACE"),
+		SessionDiscriminator: discriminator(cfg),
+	}
+}
+
+// credentialOutputs are the step outputs of the credential phase; the
+// credentials themselves only on request.
+func credentialOutputs(cfg *config.Config, c *awsauth.Credentials) []gha.KV {
+	out := []gha.KV{
+		{Key: "aws-account-id", Value: c.Account},
+		{Key: "authenticated-arn", Value: c.ARN},
+	}
+	if !c.Expiration.IsZero() {
+		out = append(out, gha.KV{Key: "aws-expiration", Value: c.Expiration.UTC().Format(time.RFC3339)})
+	}
+	if cfg.OutputCredentials {
+		out = append(out,
+			gha.KV{Key: "aws-access-key-id", Value: c.AccessKeyID},
+			gha.KV{Key: "aws-secret-access-key", Value: c.SecretAccessKey},
+			gha.KV{Key: "aws-session-token", Value: c.SessionToken})
+	}
+	return out
 }
 
 // plan is the validated input of one run, ready before any network call.
