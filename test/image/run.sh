@@ -92,6 +92,7 @@ for p in /run/runc /run/netns /run/mount /var/lib/containers /sys/fs/cgroup/memo
 done
 NETIFS_BEFORE=$(ls /sys/class/net)
 PIDS=()
+CHECKS=0 # checks begun; each one that finishes begins the next or ends the run
 PODMAN_READY=
 STORE=
 RUNDIR=/run/aws-assume-deploy-image
@@ -174,10 +175,13 @@ cleanup() {
 	fi
 	phase done
 	printf '%s\n' "${TIMINGS[@]}" "$(printf '%-22s %7.1f s' total "$((($(now_ms) - T_START) / 100))e-1")" >&2
+	# Checks: the image build and inspection, each runner case, the act run.
 	if [[ $rc -eq 0 ]]; then
 		echo "PASS: test/image/run.sh ($MODE build)"
+		echo "image: $((CHECKS + 1)) passed, 0 failed"
 	else
 		echo "FAIL: test/image/run.sh exited $rc" >&2
+		echo "image: $CHECKS passed, 1 failed"
 	fi
 	exit "$rc"
 }
@@ -348,6 +352,23 @@ CA_KEY=$(sha256sum "$CA_BUNDLE" | cut -c1-12)
 BB_KEY=$(key "$(dpkg-query -W -f='${Version}' busybox-static)")
 STANDIN=localhost/aws-assume-deploy-standin
 
+# A test CA in the final image's bundle stands for the public CAs of the real
+# one: the tls case reaches moto over HTTPS with a certificate it signed, which
+# works only if the image keeps a CA bundle where Go looks for one.
+TLS=$CACHE/tls
+if ! openssl x509 -checkend 2592000 -noout -in "$TLS/server.pem" >/dev/null 2>&1; then
+	rm -rf "$TLS"
+	mkdir -p "$TLS"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj '/CN=aws-assume-deploy image-test CA' \
+		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+		-keyout "$TLS/ca.key" -out "$TLS/ca.pem" 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$TLS/server.key" -out "$TLS/server.csr" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' >"$TLS/server.ext"
+	openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" -CAcreateserial -days 825 \
+		-extfile "$TLS/server.ext" -out "$TLS/server.pem" 2>/dev/null
+fi
+TLS_KEY=$(sha256sum "$TLS/ca.pem" | cut -c1-12)
+
 # rootfs_common DIR: what every stand-in has: the CA bundle, /tmp, /root.
 rootfs_common() {
 	mkdir -p "$1"/{etc/ssl/certs,tmp,root}
@@ -417,10 +438,11 @@ golang_standin() {
 distroless_standin() {
 	local ref tz
 	tz=$(dpkg-query -W -f='${Version}' tzdata 2>/dev/null || echo none)
-	ref=$STANDIN/distroless-static:$(key "ca$CA_KEY-tz$tz-r$STANDIN_REV")
+	ref=$STANDIN/distroless-static:$(key "ca$CA_KEY-test$TLS_KEY-tz$tz-r$STANDIN_REV")
 	if ! have "$ref"; then
 		local d=$WORK/rootfs-distroless
 		rootfs_common "$d"
+		cat "$TLS/ca.pem" >>"$d/etc/ssl/certs/ca-certificates.crt"
 		mkdir -p "$d/home/nonroot" "$d/usr/share"
 		chown 65532:65532 "$d/home/nonroot"
 		chmod 700 "$d/home/nonroot"
@@ -482,8 +504,8 @@ import_standin() {
 declare -A SEEN=()
 for line in "${FROMS[@]}"; do
 	read -r img alias <<<"$line"
-	# FROM <an earlier stage> or a second FROM of the same image needs nothing new.
-	[[ -n ${SEEN[$img]:-} ]] || import_standin "$img"
+	# FROM <an earlier stage>, FROM scratch or a second FROM of an image needs nothing new.
+	[[ -n ${SEEN[$img]:-} || $img == scratch ]] || import_standin "$img"
 	SEEN[$img]=1
 	[[ -z $alias ]] || SEEN[$alias]=1
 done
@@ -510,11 +532,14 @@ git -C "$SRC" remote add origin https://github.com/aws-assume-deploy/aws-assume-
 GOMOD_DIRECTIVE=$(awk '$1 == "go" { print $2; exit }' go.mod)
 # --format docker: what docker build makes on GitHub, and what podman's Docker
 # API builds (act's) make, so that their layer cache is this build's.
-BUILD_ARGS=(--pull=never --network host --layers --force-rm --format docker)
+BUILD_ARGS=(--pull=never --layers --force-rm --format docker)
 if [[ $MODE == offline ]]; then
-	# Fill the host cache through the host network, then build with none.
+	# Fill the host cache through the host network, then build with none: the
+	# build's containers get a network namespace of their own with only lo.
 	go mod download
-	BUILD_ARGS+=(--volume "$(go env GOMODCACHE):/go/pkg/mod:ro")
+	BUILD_ARGS+=(--network none --volume "$(go env GOMODCACHE):/go/pkg/mod:ro")
+else
+	BUILD_ARGS+=(--network host)
 fi
 if [[ -z ${IMAGE_TEST_COLD:-} ]]; then
 	# The build cache only speeds up compiling; nothing of it lands in the image.
@@ -566,6 +591,10 @@ MOTO_PORT=$(free_port)
 python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" >"$WORK/moto.log" 2>&1 &
 PIDS+=($!)
 MOTO=http://127.0.0.1:$MOTO_PORT
+MOTO_TLS_PORT=$(free_port)
+python3 -m moto.server -H 127.0.0.1 -p "$MOTO_TLS_PORT" -c "$TLS/server.pem" -k "$TLS/server.key" >"$WORK/moto-tls.log" 2>&1 &
+PIDS+=($!)
+MOTO_TLS=https://127.0.0.1:$MOTO_TLS_PORT
 "$GHR" oidc "$WORK/oidc-requests.log" >"$WORK/oidc.env" &
 PIDS+=($!)
 for _ in $(seq 1 150); do
@@ -576,10 +605,18 @@ done
 	cat "$WORK/moto.log" >&2
 	die "moto did not start on $MOTO"
 }
+for _ in $(seq 1 100); do
+	[[ $(curl -s --cacert "$TLS/ca.pem" -o /dev/null -w '%{http_code}' "$MOTO_TLS/moto-api/" 2>/dev/null) != 000 ]] && break
+	sleep 0.1
+done
+[[ $(curl -s --cacert "$TLS/ca.pem" -o /dev/null -w '%{http_code}' "$MOTO_TLS/moto-api/") != 000 ]] || {
+	cat "$WORK/moto-tls.log" >&2
+	die "moto did not start on $MOTO_TLS"
+}
 OIDC_URL=$(sed -n 's/^ACTIONS_ID_TOKEN_REQUEST_URL=//p' "$WORK/oidc.env")
 OIDC_TOKEN=$(sed -n 's/^ACTIONS_ID_TOKEN_REQUEST_TOKEN=//p' "$WORK/oidc.env")
 [[ -n $OIDC_URL && -n $OIDC_TOKEN ]] || die "the fake OIDC endpoint did not start"
-say "moto on $MOTO, GitHub OIDC stand-in on ${OIDC_URL%%/_apis*}"
+say "moto on $MOTO and $MOTO_TLS, GitHub OIDC stand-in on ${OIDC_URL%%/_apis*}"
 
 phase runner-contract
 SHA=$(git rev-parse HEAD 2>/dev/null || printf '%040d' 0)
@@ -615,15 +652,16 @@ fail_case() {
 	sed 's/^/    /' "$CASE_DIR/log" >&2
 	die "$CASE: $*"
 }
-# run_action CASE WANT [VAR=value ...] -- [input=value ...]
+# run_action CASE WANT [VAR=value | --podman-flag=value ...] -- [input=value ...]
 # WANT is the exit status (0) or "fail" (any non-zero status).
 run_action() {
 	CASE=$1
+	CHECKS=$((CHECKS + 1))
 	local want=$2
 	shift 2
 	local env=() in=() i f
 	while (($#)) && [[ $1 != -- ]]; do
-		env+=(-e "$1")
+		if [[ $1 == --* ]]; then env+=("$1"); else env+=(-e "$1"); fi
 		shift
 	done
 	(($#)) && shift
@@ -633,6 +671,7 @@ run_action() {
 	local fc=$CASE_DIR/_runner_file_commands ws=$CASE_DIR/workspace
 	mkdir -p "$CASE_DIR"/{_github_home,_github_workflow} "$fc" "$ws"
 	cp test/image/testdata/stack.yaml "$ws/"
+	cp "$TLS/ca.pem" "$ws/test-ca.pem"
 	printf '{"ref":"refs/heads/main","repository":{"full_name":"aws-assume-deploy/aws-assume-deploy"}}\n' >"$CASE_DIR/_github_workflow/event.json"
 	# The runner creates each file command empty before the step; all of it
 	# belongs to the runner user (uid 1001, group docker), not to root.
@@ -734,6 +773,20 @@ grep -q '"audience":"sts.amazonaws.com","api_version":"2.0","bearer_ok":true,"st
 	fail_case "no good ID-token request (audience sts.amazonaws.com, the runner's bearer token) in: $(cat "$WORK/oidc-requests.log")"
 want_masked "the ID-token request token" "$OIDC_TOKEN"
 
+# Over HTTPS, trusting only the image's own CA bundle.
+run_action tls 0 "AWS_ENDPOINT_URL=$MOTO_TLS" -- "${KEYS_INPUTS[@]}"
+check_credentials eu-west-1
+# The control: with the bundle hidden the same call must fail verification
+# (one attempt: the action retries certificate errors, which cannot heal).
+NO_BUNDLE=--volume=/dev/null:/etc/ssl/certs/ca-certificates.crt:ro
+run_action tls-without-bundle fail "AWS_ENDPOINT_URL=$MOTO_TLS" "$NO_BUNDLE" -- "${KEYS_INPUTS[@]}" retry-max-attempts=1
+grep -q '^::error.*certificate' "$CASE_DIR/log" || fail_case "want a certificate error"
+say "case $CASE: $(grep '^::error' "$CASE_DIR/log" | grep -o 'x509: .*' | cut -c1-120)"
+# A self-hosted runner behind a TLS-intercepting proxy: its CA comes from the
+# job as AWS_CA_BUNDLE, a path the container can see (the workspace).
+run_action tls-aws-ca-bundle 0 "AWS_ENDPOINT_URL=$MOTO_TLS" "$NO_BUNDLE" AWS_CA_BUNDLE=/github/workspace/test-ca.pem -- "${KEYS_INPUTS[@]}"
+check_credentials eu-west-1
+
 # No source of credentials: one error annotation, nothing exported.
 run_action no-credentials fail "AWS_ENDPOINT_URL=$MOTO" -- aws-region=eu-west-1 "role-to-assume=$ROLE_ARN"
 [[ $(grep -c '^::error' "$CASE_DIR/log") -eq 1 ]] || fail_case "want exactly one ::error annotation"
@@ -819,6 +872,7 @@ else
 	podman tag "$JOB_STANDIN" "$JOB_IMAGE"
 
 	phase act
+	CHECKS=$((CHECKS + 1))
 	SOCK=$RUNDIR/podman.sock
 	podman system service --time=0 "unix://$SOCK" >"$WORK/podman-service.log" 2>&1 &
 	PIDS+=($!)
