@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Build a static binary; the final image holds only it and CA certificates.
 FROM golang:1.26-bookworm AS build
 WORKDIR /src

@@ -2,10 +2,12 @@ package awsauth
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +146,7 @@ func TestRun_retry_classification(t *testing.T) {
 		{"verification_key_retried", apiErr("InvalidIdentityToken", "Couldn't retrieve verification key from your identity provider"), 2, true},
 		{"connection_refused_retried", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, 2, true},
 		{"access_denied_fails_fast", apiErr("AccessDenied", "not authorized"), 1, false},
+		{"untrusted_certificate_fails_fast", &url.Error{Op: "Post", URL: "https://sts.example", Err: x509.UnknownAuthorityError{}}, 1, false},
 		{"invalid_client_token_fails_fast", apiErr("InvalidClientTokenId", "x"), 1, false},
 		{"signature_fails_fast", apiErr("SignatureDoesNotMatch", "x"), 1, false},
 		{"validation_fails_fast", apiErr("ValidationError", "x"), 1, false},

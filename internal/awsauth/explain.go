@@ -146,6 +146,9 @@ func describe(err error) string {
 func (e *Error) Unwrap() error { return e.Err }
 
 func networkHint(err error, cfg *config.Config) string {
+	if isCertificateError(err) {
+		return "the endpoint's TLS certificate is not trusted. Behind a TLS-inspecting proxy, set AWS_CA_BUNDLE to a file with its CA certificate (in the workspace for a Docker action); otherwise check sts-endpoint / AWS_ENDPOINT_URL*"
+	}
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
 		return fmt.Sprintf("cannot resolve %s; check aws-region, sts-endpoint, AWS_ENDPOINT_URL* and http-proxy", dns.Name)

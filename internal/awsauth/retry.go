@@ -2,6 +2,8 @@ package awsauth
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
@@ -58,7 +60,7 @@ func extraRetryable(err error) aws.Ternary {
 	if errors.As(err, &se) {
 		return aws.BoolTernary(se.Retryable())
 	}
-	if errors.Is(err, gha.ErrNoIDTokenPermission) {
+	if errors.Is(err, gha.ErrNoIDTokenPermission) || isCertificateError(err) {
 		return aws.FalseTernary
 	}
 	var ae smithy.APIError
@@ -184,4 +186,14 @@ func attemptsWord(n int) string {
 		return "1 attempt"
 	}
 	return fmt.Sprintf("%d attempts", n)
+}
+
+// isCertificateError reports a TLS verification failure: another attempt
+// meets the same certificate, so it must fail at once.
+func isCertificateError(err error) bool {
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid) || errors.As(err, &verify)
 }
