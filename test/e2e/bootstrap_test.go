@@ -49,7 +49,7 @@ func TestBootstrap_deploys_through_the_action_on_moto(t *testing.T) {
 	t.Parallel()
 	moto := startMoto(t)
 	j := newJob(t, nil)
-	j.env["AWS_ENDPOINT_URL"] = moto
+	j.Env["AWS_ENDPOINT_URL"] = moto
 	copyBootstrap(t, j)
 	r := j.run(bootstrapInput(nil)).mustSucceed(t)
 	if r.outputs["stack-status"] != "CREATE_COMPLETE" || !strings.Contains(r.stdout, "AWS::IAM::Role") {

@@ -118,7 +118,7 @@ func TestOIDC_assume_role_with_web_identity(t *testing.T) {
 	if !strings.Contains(r.stdout, "custom-tags are ignored with web identity") {
 		t.Errorf("no warning about ignored custom tags")
 	}
-	assertMaskedFirst(t, r.stdout, r.env["AWS_SECRET_ACCESS_KEY"], r.env["AWS_SESSION_TOKEN"], j.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
+	assertMaskedFirst(t, r.stdout, r.env["AWS_SECRET_ACCESS_KEY"], r.env["AWS_SESSION_TOKEN"], j.Env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
 }
 
 func TestOIDC_missing_permission_fails_before_any_call(t *testing.T) {
@@ -243,7 +243,7 @@ func TestWrongSecret_fails_fast_with_fix(t *testing.T) {
 func TestUnreachableSTS_gives_up_within_the_budget(t *testing.T) {
 	t.Parallel()
 	j := newJob(t, nil)
-	j.env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9" // discard port: connection refused
+	j.Env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9" // discard port: connection refused
 	r := j.run(keysInput(map[string]string{"action-timeout-s": "6"}))
 	r.mustFail(t, "could not be reached", "gave up after")
 	if r.elapsed > 10*time.Second {
@@ -259,7 +259,7 @@ func TestRoleChaining_uses_environment_credentials(t *testing.T) {
 	srv.AddRole(fakeaws.Role{Name: "second", AllowTagSession: true})
 	j := newJob(t, srv)
 	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
-		j.env[k] = r1.env[k]
+		j.Env[k] = r1.env[k]
 	}
 	r := j.run(map[string]string{"aws-region": "ap-northeast-1", "role-chaining": "true", "role-to-assume": "arn:aws:iam::123456789012:role/second"}).mustSucceed(t)
 	if !strings.Contains(r.outputs["authenticated-arn"], "assumed-role/second/") {
@@ -276,7 +276,7 @@ func TestWebIdentityTokenFile_relative_to_workspace(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := newJob(t, srv)
-	if err := os.WriteFile(filepath.Join(j.workspace, "token"), []byte(tok+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(j.Workspace, "token"), []byte(tok+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r := j.run(oidcInput(map[string]string{"web-identity-token-file": "token"})).mustSucceed(t)
@@ -323,6 +323,6 @@ func TestAWSCABundle_is_honoured(t *testing.T) {
 	}
 	srv := newFake(t, fakeaws.Options{})
 	j := newJob(t, srv)
-	j.env["AWS_CA_BUNDLE"] = bundle
+	j.Env["AWS_CA_BUNDLE"] = bundle
 	wantEnvKeys(t, j.run(keysInput(nil)).mustSucceed(t).env)
 }

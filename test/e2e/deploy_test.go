@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -48,17 +46,6 @@ func deployFake(t *testing.T, script fakecfn.Script) (*fakeaws.Server, *fakecfn.
 
 func fast() fakecfn.Script {
 	return fakecfn.Script{ChangeSetCreateDelay: 300 * time.Millisecond, StackOperationDelay: 1500 * time.Millisecond, DeleteDelay: 500 * time.Millisecond}
-}
-
-func (j *job) write(name, body string) {
-	j.t.Helper()
-	p := filepath.Join(j.workspace, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		j.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		j.t.Fatal(err)
-	}
 }
 
 func deployInput(extra map[string]string) map[string]string {
@@ -108,7 +95,7 @@ func TestDeploy_create_through_change_set_with_service_role(t *testing.T) {
 	if !strings.Contains(r.stdout, "::group::Stack events: app") || !strings.Contains(r.stdout, "CREATE_COMPLETE") {
 		t.Errorf("events not streamed in a group:\n%s", r.stdout)
 	}
-	summary, _ := os.ReadFile(j.summary)
+	summary, _ := os.ReadFile(j.SummaryFile)
 	if !strings.Contains(string(summary), "| Add | Topic | AWS::SNS::Topic |") {
 		t.Errorf("step summary lacks the change table:\n%s", summary)
 	}
@@ -161,8 +148,8 @@ func TestDeploy_update_keeps_previous_values_and_no_op_succeeds(t *testing.T) {
 // newJobIn is a later job step in the same workspace.
 func newJobIn(t *testing.T, srv *fakeaws.Server, prev *job) *job {
 	j := newJob(t, srv)
-	j.workspace = prev.workspace
-	j.env["GITHUB_WORKSPACE"] = prev.workspace
+	j.Workspace = prev.Workspace
+	j.Env["GITHUB_WORKSPACE"] = prev.Workspace
 	return j
 }
 
@@ -282,14 +269,7 @@ func TestDeploy_cancellation_reports_and_exits_nonzero(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary)
-	cmd.Dir = j.workspace
-	for k, v := range j.env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	for k, v := range deployInput(nil) {
-		cmd.Env = append(cmd.Env, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
+	cmd := j.Command(ctx, deployInput(nil))
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	if err := cmd.Start(); err != nil {
@@ -312,7 +292,7 @@ func TestDeploy_cancellation_reports_and_exits_nonzero(t *testing.T) {
 			t.Errorf("change set %s (%s) left behind after cancellation", cs.Name, cs.Status)
 		}
 	}
-	if b, _ := os.ReadFile(j.envFile); len(b) != 0 {
+	if b, _ := os.ReadFile(j.EnvFile); len(b) != 0 {
 		t.Errorf("GITHUB_ENV written after cancellation")
 	}
 }

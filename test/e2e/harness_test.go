@@ -4,18 +4,16 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
 )
 
@@ -27,14 +25,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "aws-assume-deploy")
 	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	build := exec.Command("go", "build", "-trimpath", "-o", binary, ".")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the action: %v\n%s", err, out)
+	binary, err = actionrun.Build(context.Background(), filepath.Join(filepath.Dir(file), "..", ".."), dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -66,51 +60,34 @@ func newFake(t *testing.T, opts fakeaws.Options) *fakeaws.Server {
 
 // job is one simulated job step.
 type job struct {
-	t         *testing.T
-	dir       string
-	workspace string
-	envFile   string
-	outFile   string
-	summary   string
-	env       map[string]string
+	t *testing.T
+	*actionrun.Step
 }
 
 func newJob(t *testing.T, srv *fakeaws.Server) *job {
 	t.Helper()
-	dir := t.TempDir()
-	j := &job{t: t, dir: dir, workspace: filepath.Join(dir, "workspace"),
-		envFile: filepath.Join(dir, "set_env_0001"), outFile: filepath.Join(dir, "set_output_0001"), summary: filepath.Join(dir, "step_summary_0001")}
-	for _, p := range []string{j.workspace, filepath.Join(dir, "home")} {
-		if err := os.MkdirAll(p, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, p := range []string{j.envFile, j.outFile, j.summary} {
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	j.env = map[string]string{
-		"PATH": os.Getenv("PATH"), "HOME": filepath.Join(dir, "home"),
-		"GITHUB_ACTIONS": "true", "CI": "true",
-		"GITHUB_WORKSPACE": j.workspace, "GITHUB_ENV": j.envFile, "GITHUB_OUTPUT": j.outFile, "GITHUB_STEP_SUMMARY": j.summary,
-		"GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_JOB": "deploy", "GITHUB_REPOSITORY": "octo-org/octo-repo",
-		"GITHUB_WORKFLOW": "ci", "GITHUB_ACTION": "__self", "GITHUB_ACTOR": "octocat", "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
-		"GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main", "GITHUB_EVENT_NAME": "push",
-		// Keep the developer's AWS setup out of the test.
-		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
+	s, err := actionrun.NewStep(binary, t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
 	}
 	if srv != nil {
-		j.env["AWS_ENDPOINT_URL"] = srv.URL()
+		s.Env["AWS_ENDPOINT_URL"] = srv.URL()
 	}
-	return j
+	return &job{t: t, Step: s}
 }
 
 // oidc gives the job an id-token permission against srv's token endpoint.
 func (j *job) oidc(srv *fakeaws.Server) *job {
-	j.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = srv.OIDCRequestURL()
-	j.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = srv.OIDCRequestToken()
+	j.Env["ACTIONS_ID_TOKEN_REQUEST_URL"] = srv.OIDCRequestURL()
+	j.Env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = srv.OIDCRequestToken()
 	return j
+}
+
+func (j *job) write(name, body string) {
+	j.t.Helper()
+	if err := j.WriteFile(name, body); err != nil {
+		j.t.Fatal(err)
+	}
 }
 
 // result is what one run of the binary left behind.
@@ -127,44 +104,18 @@ func (j *job) run(inputs map[string]string) result {
 	j.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary)
-	cmd.Dir = j.workspace
-	for k, v := range j.env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	for k, v := range inputs {
-		cmd.Env = append(cmd.Env, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start)}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		j.t.Fatalf("running the action: %v", err)
-	}
-	r.env, r.envRaw = j.parse(j.envFile)
-	r.outputs, r.outRaw = j.parse(j.outFile)
-	return r
-}
-
-func (j *job) parse(path string) (map[string]string, string) {
-	j.t.Helper()
-	b, err := os.ReadFile(path)
+	r, err := j.Run(ctx, inputs)
 	if err != nil {
 		j.t.Fatal(err)
 	}
-	kvs, err := gha.ParseEnvFile(string(b))
-	if err != nil {
-		j.t.Fatalf("the runner would fail the step parsing %s: %v\n%s", filepath.Base(path), err, b)
+	res := result{code: r.Code, stdout: r.Stdout, stderr: r.Stderr, envRaw: r.EnvRaw, outRaw: r.OutputRaw, elapsed: r.Elapsed}
+	if res.env, err = actionrun.Parse(r.EnvRaw); err != nil {
+		j.t.Fatalf("the runner would fail the step parsing GITHUB_ENV: %v\n%s", err, r.EnvRaw)
 	}
-	m := map[string]string{}
-	for _, kv := range kvs {
-		m[kv.Key] = kv.Value
+	if res.outputs, err = actionrun.Parse(r.OutputRaw); err != nil {
+		j.t.Fatalf("the runner would fail the step parsing GITHUB_OUTPUT: %v\n%s", err, r.OutputRaw)
 	}
-	return m, string(b)
+	return res
 }
 
 // keysInput are the stored-keys inputs for the seeded user.

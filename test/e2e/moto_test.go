@@ -60,7 +60,7 @@ func TestMoto_both_credential_modes(t *testing.T) {
 
 	t.Run("stored_keys", func(t *testing.T) {
 		j := newJob(t, nil)
-		j.env["AWS_ENDPOINT_URL"] = moto
+		j.Env["AWS_ENDPOINT_URL"] = moto
 		r := j.run(keysInput(nil)).mustSucceed(t)
 		wantEnvKeys(t, r.env)
 		if !strings.Contains(r.outputs["authenticated-arn"], ":assumed-role/"+deployRole+"/") {
@@ -69,7 +69,7 @@ func TestMoto_both_credential_modes(t *testing.T) {
 	})
 	t.Run("oidc", func(t *testing.T) {
 		j := newJob(t, nil).oidc(oidc)
-		j.env["AWS_ENDPOINT_URL"] = moto
+		j.Env["AWS_ENDPOINT_URL"] = moto
 		r := j.run(oidcInput(nil)).mustSucceed(t)
 		wantEnvKeys(t, r.env)
 		if oidc.Count("oidc", "token") == 0 && len(oidc.WebIdentityJTIs()) != 0 {
@@ -82,7 +82,7 @@ func TestMoto_deploy_create_update_noop(t *testing.T) {
 	t.Parallel()
 	moto := startMoto(t)
 	j := newJob(t, nil)
-	j.env["AWS_ENDPOINT_URL"] = moto
+	j.Env["AWS_ENDPOINT_URL"] = moto
 	j.write("infra/app.yaml", appTemplate)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -93,13 +93,13 @@ func TestMoto_deploy_create_update_noop(t *testing.T) {
 		t.Fatalf("create: outputs = %v", r.outputs)
 	}
 	j2 := newJobIn(t, nil, j)
-	j2.env["AWS_ENDPOINT_URL"] = moto
+	j2.Env["AWS_ENDPOINT_URL"] = moto
 	r = j2.run(deployInput(map[string]string{"parameter-overrides": "Env=prod,ImageTag=v2"})).mustSucceed(t)
 	if r.outputs["stack-status"] != "UPDATE_COMPLETE" {
 		t.Fatalf("update: outputs = %v", r.outputs)
 	}
 	j3 := newJobIn(t, nil, j)
-	j3.env["AWS_ENDPOINT_URL"] = moto
+	j3.Env["AWS_ENDPOINT_URL"] = moto
 	r = j3.run(deployInput(map[string]string{"parameter-overrides": "Env=prod,ImageTag=v2"})).mustSucceed(t)
 	if r.outputs["has-changes"] != "false" {
 		t.Errorf("no-op: outputs = %v", r.outputs)

@@ -29,7 +29,7 @@ var troubleshooting = map[string]func(t *testing.T) result{
 	},
 	"chaining-hour": func(t *testing.T) result {
 		j := newJob(t, newFake(t, fakeaws.Options{}))
-		j.env["AWS_ACCESS_KEY_ID"], j.env["AWS_SECRET_ACCESS_KEY"] = "ASIAPREVIOUSSTEP0001", "previous-secret-previous-secret"
+		j.Env["AWS_ACCESS_KEY_ID"], j.Env["AWS_SECRET_ACCESS_KEY"] = "ASIAPREVIOUSSTEP0001", "previous-secret-previous-secret"
 		return j.run(map[string]string{"aws-region": "ap-northeast-1", "role-chaining": "true", "role-to-assume": "arn:aws:iam::123456789012:role/x", "role-duration-seconds": "7200"})
 	},
 	"empty-change-set": func(t *testing.T) result {

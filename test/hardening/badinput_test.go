@@ -193,13 +193,13 @@ func TestBadInputs_fail_before_any_call(t *testing.T) {
 			j := newJob(t, w)
 			for k, v := range tc.env {
 				if v == "" {
-					delete(j.env, k)
+					delete(j.Env, k)
 				} else {
-					j.env[k] = v
+					j.Env[k] = v
 				}
 			}
 			for p, body := range tc.files {
-				if err := os.WriteFile(filepath.Join(j.workspace, p), []byte(body), 0o644); err != nil {
+				if err := os.WriteFile(filepath.Join(j.Workspace, p), []byte(body), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}

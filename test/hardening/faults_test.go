@@ -226,7 +226,7 @@ func TestFaults(t *testing.T) {
 				}
 				j := newJob(t, w)
 				for k, v := range mode.env {
-					j.env[k] = v
+					j.Env[k] = v
 				}
 				r := j.run(tc.inputs)
 				switch {

@@ -5,19 +5,17 @@
 package hardening
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecfn"
 )
@@ -43,13 +41,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "aws-assume-deploy")
 	_, file, _, _ := runtime.Caller(0)
-	build := exec.Command("go", "build", "-trimpath", "-o", binary, ".")
-	build.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the action: %v\n%s", err, out)
+	binary, err = actionrun.Build(context.Background(), filepath.Join(filepath.Dir(file), "..", ".."), dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -133,48 +128,27 @@ func (w *world) requests() int { return len(w.sts.Requests()) + len(w.cfn.Calls(
 
 // job is one simulated step of a job.
 type job struct {
-	t                         *testing.T
-	workspace                 string
-	envFile, outFile, summary string
-	env                       map[string]string
-	timeout                   time.Duration
+	t *testing.T
+	*actionrun.Step
+	timeout time.Duration
 }
 
 func newJob(t *testing.T, w *world) *job {
 	t.Helper()
-	dir := t.TempDir()
-	j := &job{t: t, workspace: filepath.Join(dir, "workspace"), timeout: 2 * time.Minute,
-		envFile: filepath.Join(dir, "set_env"), outFile: filepath.Join(dir, "set_output"), summary: filepath.Join(dir, "step_summary")}
-	for _, p := range []string{filepath.Join(j.workspace, "infra"), filepath.Join(dir, "home")} {
-		if err := os.MkdirAll(p, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, p := range []string{j.envFile, j.outFile} {
-		if err := os.WriteFile(p, []byte(prefill), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(j.summary, nil, 0o644); err != nil {
+	s, err := actionrun.NewStep(binary, t.TempDir(), prefill)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(j.workspace, templatePath), []byte(appTemplate), 0o644); err != nil {
+	j := &job{t: t, Step: s, timeout: 2 * time.Minute}
+	if err := j.WriteFile(templatePath, appTemplate); err != nil {
 		t.Fatal(err)
-	}
-	j.env = map[string]string{
-		"PATH": os.Getenv("PATH"), "HOME": filepath.Join(dir, "home"), "GITHUB_ACTIONS": "true", "CI": "true",
-		"GITHUB_WORKSPACE": j.workspace, "GITHUB_ENV": j.envFile, "GITHUB_OUTPUT": j.outFile, "GITHUB_STEP_SUMMARY": j.summary,
-		"GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_JOB": "deploy", "GITHUB_REPOSITORY": "octo-org/octo-repo",
-		"GITHUB_WORKFLOW": "ci", "GITHUB_ACTION": "__self", "GITHUB_ACTOR": "octocat", "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
-		"GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main", "GITHUB_EVENT_NAME": "push",
-		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
 	}
 	if w != nil {
-		j.env["AWS_ENDPOINT_URL"] = w.sts.URL()
+		j.Env["AWS_ENDPOINT_URL"] = w.sts.URL()
 		// Every job may ask for an OIDC token, so a bad input that would
 		// still reach the token endpoint shows up in the fake's requests.
-		j.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = w.sts.OIDCRequestURL()
-		j.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = w.sts.OIDCRequestToken()
+		j.Env["ACTIONS_ID_TOKEN_REQUEST_URL"] = w.sts.OIDCRequestURL()
+		j.Env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = w.sts.OIDCRequestToken()
 	}
 	return j
 }
@@ -192,26 +166,11 @@ func (j *job) run(inputs map[string]string) result {
 	j.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), j.timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary)
-	cmd.Dir = j.workspace
-	for k, v := range j.env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+	r, err := j.Run(ctx, inputs)
+	if err != nil {
+		j.t.Fatal(err)
 	}
-	for k, v := range inputs {
-		cmd.Env = append(cmd.Env, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start)}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		j.t.Fatalf("running the action: %v", err)
-	}
-	r.envRaw, r.outRaw = readFile(j.t, j.envFile), readFile(j.t, j.outFile)
-	return r
+	return result{code: r.Code, stdout: r.Stdout, stderr: r.Stderr, envRaw: r.EnvRaw, outRaw: r.OutputRaw, elapsed: r.Elapsed}
 }
 
 func readFile(t *testing.T, p string) string {
@@ -227,13 +186,9 @@ func readFile(t *testing.T, p string) string {
 // the runner would fail the step.
 func parse(t *testing.T, name, raw string) map[string]string {
 	t.Helper()
-	kvs, err := gha.ParseEnvFile(raw)
+	m, err := actionrun.Parse(raw)
 	if err != nil {
 		t.Fatalf("the runner would fail the step parsing %s: %v\n%q", name, err, raw)
-	}
-	m := map[string]string{}
-	for _, kv := range kvs {
-		m[kv.Key] = kv.Value
 	}
 	return m
 }

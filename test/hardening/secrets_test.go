@@ -41,7 +41,7 @@ func secretPaths() []secretPath {
 		{name: "role_chaining", ok: true, prepare: func(t *testing.T, w *world, j *job) (map[string]string, []string) {
 			prev := previousSession(t, w)
 			for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
-				j.env[k] = prev[k]
+				j.Env[k] = prev[k]
 			}
 			return map[string]string{"aws-region": region, "role-to-assume": deployRoleARN, "role-chaining": "true"},
 				[]string{prev["AWS_ACCESS_KEY_ID"], prev["AWS_SECRET_ACCESS_KEY"], prev["AWS_SESSION_TOKEN"]}
@@ -51,10 +51,10 @@ func secretPaths() []secretPath {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(j.workspace, "token.jwt"), []byte(tok+"\n"), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(j.Workspace, "token.jwt"), []byte(tok+"\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			delete(j.env, "ACTIONS_ID_TOKEN_REQUEST_URL")
+			delete(j.Env, "ACTIONS_ID_TOKEN_REQUEST_URL")
 			return map[string]string{"aws-region": region, "role-to-assume": deployRoleARN, "web-identity-token-file": "token.jwt"}, []string{tok}
 		}},
 		{name: "deploy_output_credentials", ok: true, prepare: func(t *testing.T, w *world, j *job) (map[string]string, []string) {
@@ -64,7 +64,7 @@ func secretPaths() []secretPath {
 		{name: "wrong_secret_key", prepare: static(keysInputs(map[string]string{"aws-secret-access-key": "CanaryWrongSecret/0123456789+abcdefghijk"})), ok: false},
 		{name: "account_not_allowed", prepare: static(keysInputs(map[string]string{"allowed-account-ids": "210987654321"})), ok: false},
 		{name: "token_file_missing", prepare: func(t *testing.T, w *world, j *job) (map[string]string, []string) {
-			delete(j.env, "ACTIONS_ID_TOKEN_REQUEST_URL")
+			delete(j.Env, "ACTIONS_ID_TOKEN_REQUEST_URL")
 			return map[string]string{"aws-region": region, "role-to-assume": deployRoleARN, "web-identity-token-file": "missing.jwt"}, nil
 		}},
 		{name: "bad_input_after_secrets_given", prepare: static(keysInputs(map[string]string{"role-duration-seconds": "1h"})), ok: false},
@@ -82,7 +82,7 @@ func TestSecretCanaries(t *testing.T) {
 				w := newWorld(t, worldOpts{})
 				j := newJob(t, w)
 				for k, v := range mode.env {
-					j.env[k] = v
+					j.Env[k] = v
 				}
 				inputs, extra := p.prepare(t, w, j)
 				r := j.run(inputs)

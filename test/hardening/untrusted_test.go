@@ -86,7 +86,7 @@ func TestUntrustedText_never_becomes_a_command(t *testing.T) {
 				}
 				j := newJob(t, w)
 				for k, v := range mode.env {
-					j.env[k] = v
+					j.Env[k] = v
 				}
 				r := j.run(tc.inputs)
 				if (r.code == 0) != tc.ok {

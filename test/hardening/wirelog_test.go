@@ -69,8 +69,8 @@ func TestNoWireLogging_in_the_binary(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t, quickStack)
 			j := newJob(t, w)
-			j.env["RUNNER_DEBUG"] = "1"
-			j.env["ACTIONS_STEP_DEBUG"] = "true"
+			j.Env["RUNNER_DEBUG"] = "1"
+			j.Env["ACTIONS_STEP_DEBUG"] = "true"
 			r := j.run(p.inputs)
 			if r.code != 0 {
 				t.Fatalf("run failed\n%s", r.dump())

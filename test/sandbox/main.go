@@ -9,7 +9,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecfn"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerlog"
@@ -61,12 +61,9 @@ func run(ctx context.Context, debug bool, opTime time.Duration) error {
 	defer os.RemoveAll(tmp)
 
 	fmt.Println("Building the action ...")
-	bin := filepath.Join(tmp, "aws-assume-deploy")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, ".")
-	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building: %w", err)
+	bin, err := actionrun.Build(ctx, root, tmp)
+	if err != nil {
+		return err
 	}
 
 	// The seed design: an IAM user that may only assume the deploy role, an
@@ -85,25 +82,15 @@ func run(ctx context.Context, debug bool, opTime time.Duration) error {
 		Audience: "sts.amazonaws.com", SubPatterns: []string{"repo:octo-org/octo-repo:ref:refs/heads/main"}})
 	fmt.Printf("Fake AWS (STS, CloudFormation, S3) and GitHub OIDC listening on %s\n\n", srv.URL())
 
-	ws := filepath.Join(tmp, "workspace")
-	if err := os.MkdirAll(filepath.Join(ws, filepath.Dir(template)), 0o755); err != nil {
-		return err
-	}
 	body, err := os.ReadFile(filepath.Join(root, template))
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(ws, template), body, 0o644); err != nil {
-		return err
-	}
 	job := runnerlog.New(debug)
+	// On top of the runner's defaults (actionrun.DefaultEnv).
 	base := map[string]string{
-		"PATH": os.Getenv("PATH"), "HOME": filepath.Join(tmp, "home"), "GITHUB_ACTIONS": "true", "CI": "true",
-		"GITHUB_WORKSPACE": ws, "GITHUB_RUN_ID": "1001", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_JOB": "deploy",
-		"GITHUB_REPOSITORY": "octo-org/octo-repo", "GITHUB_WORKFLOW": "deploy", "GITHUB_ACTION": "__self",
-		"GITHUB_ACTOR": "octocat", "GITHUB_SHA": "4b825dc642cb6eb9a060e54bf8d69288fbee4904", "GITHUB_REF": "refs/heads/main",
-		"GITHUB_REF_NAME": "main", "GITHUB_EVENT_NAME": "push",
-		"AWS_ENDPOINT_URL": srv.URL(), "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
+		"GITHUB_RUN_ID": "1001", "GITHUB_WORKFLOW": "deploy", "GITHUB_SHA": "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+		"AWS_ENDPOINT_URL": srv.URL(),
 	}
 	if debug {
 		base["RUNNER_DEBUG"] = "1"
@@ -129,7 +116,7 @@ func run(ctx context.Context, debug bool, opTime time.Duration) error {
 	}
 	var env map[string]string
 	for i, s := range steps {
-		if env, err = s.run(ctx, bin, tmp, i, base, job); err != nil {
+		if env, err = s.run(ctx, bin, filepath.Join(tmp, fmt.Sprintf("step%d", i)), string(body), base, job); err != nil {
 			return err
 		}
 	}
@@ -159,60 +146,49 @@ type step struct {
 
 // run executes one step like the runner: fresh file-command files, inputs as
 // INPUT_<NAME> with hyphens kept, stdout through the job log.
-func (s step) run(ctx context.Context, bin, tmp string, n int, base map[string]string, job *runnerlog.Log) (map[string]string, error) {
+func (s step) run(ctx context.Context, bin, dir, body string, base map[string]string, job *runnerlog.Log) (map[string]string, error) {
 	fmt.Printf("=== %s ===\n", s.title)
-	files := map[string]string{}
-	for _, name := range []string{"GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"} {
-		p := filepath.Join(tmp, fmt.Sprintf("%s_%d", strings.ToLower(name), n))
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
-			return nil, err
-		}
-		files[name] = p
-	}
-	for _, d := range []string{base["HOME"]} {
-		_ = os.MkdirAll(d, 0o755)
-	}
-	cmd := exec.CommandContext(ctx, bin)
-	cmd.Dir = base["GITHUB_WORKSPACE"]
-	for _, m := range []map[string]string{base, s.env, files} {
-		for k, v := range m {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-	}
-	for k, v := range s.inputs {
-		cmd.Env = append(cmd.Env, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, os.Stderr
-	start := time.Now()
-	runErr := cmd.Run()
-	fmt.Print(indent(job.Render(out.String())))
-	fmt.Printf("  (exit %d after %s)\n", cmd.ProcessState.ExitCode(), time.Since(start).Round(time.Millisecond))
-	env, err := show(job, "GITHUB_ENV", files["GITHUB_ENV"])
+	st, err := actionrun.NewStep(bin, dir, "")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := show(job, "GITHUB_OUTPUT", files["GITHUB_OUTPUT"]); err != nil {
+	if err := st.WriteFile(template, body); err != nil {
 		return nil, err
 	}
-	if b, _ := os.ReadFile(files["GITHUB_STEP_SUMMARY"]); len(b) > 0 {
+	for _, m := range []map[string]string{base, s.env} {
+		for k, v := range m {
+			st.Env[k] = v
+		}
+	}
+	r, err := st.Run(ctx, s.inputs)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Print(indent(job.Render(r.Stdout)))
+	if r.Stderr != "" {
+		fmt.Fprint(os.Stderr, r.Stderr)
+	}
+	fmt.Printf("  (exit %d after %s)\n", r.Code, r.Elapsed.Round(time.Millisecond))
+	env, err := show(job, "GITHUB_ENV", r.EnvRaw)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := show(job, "GITHUB_OUTPUT", r.OutputRaw); err != nil {
+		return nil, err
+	}
+	if b, _ := os.ReadFile(st.SummaryFile); len(b) > 0 {
 		fmt.Printf("--- GITHUB_STEP_SUMMARY ---\n%s\n", indent(string(b)))
 	}
 	fmt.Println()
-	var ee *exec.ExitError
-	if errors.As(runErr, &ee) {
-		return nil, fmt.Errorf("the step failed (exit %d)", ee.ExitCode())
+	if r.Code != 0 {
+		return nil, fmt.Errorf("the step failed (exit %d)", r.Code)
 	}
-	return env, runErr
+	return env, nil
 }
 
 // show prints a file command as the runner parses it, masked.
-func show(job *runnerlog.Log, name, path string) (map[string]string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	kvs, err := gha.ParseEnvFile(string(b))
+func show(job *runnerlog.Log, name, raw string) (map[string]string, error) {
+	kvs, err := gha.ParseEnvFile(raw)
 	if err != nil {
 		return nil, fmt.Errorf("the runner would reject %s: %w", name, err)
 	}
@@ -224,7 +200,6 @@ func show(job *runnerlog.Log, name, path string) (map[string]string, error) {
 	}
 	return m, nil
 }
-
 func callSummary(c *fakecfn.CloudFormation) string {
 	counts := map[string]int{}
 	for _, call := range c.Calls() {
