@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
@@ -154,4 +156,22 @@ func Parse(raw string) (map[string]string, error) {
 		m[kv.Key] = kv.Value
 	}
 	return m, nil
+}
+
+// RunTests builds the action once into a temporary directory, stores its
+// path in binary, runs the package's tests and returns their exit code. Use
+// it from TestMain: os.Exit(actionrun.RunTests(m, &binary)).
+func RunTests(m *testing.M, binary *string) int {
+	dir, err := os.MkdirTemp("", "aws-assume-deploy-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	_, file, _, _ := runtime.Caller(0) // this file is test/actionrun/actionrun.go
+	if *binary, err = Build(context.Background(), filepath.Join(filepath.Dir(file), "..", ".."), dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
 }

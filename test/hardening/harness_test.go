@@ -9,8 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -36,20 +34,7 @@ func TestMain(m *testing.M) {
 		// no binary.
 		os.Exit(m.Run())
 	}
-	dir, err := os.MkdirTemp("", "aad-hardening-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	_, file, _, _ := runtime.Caller(0)
-	binary, err = actionrun.Build(context.Background(), filepath.Join(filepath.Dir(file), "..", ".."), dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(actionrun.RunTests(m, &binary))
 }
 
 // Canary identities: every secret the action handles carries a recognisable
