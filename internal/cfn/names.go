@@ -75,8 +75,9 @@ func ParseCapabilities(value string) ([]string, error) {
 
 // DefaultChangeSetName returns a change set name that is unique per workflow
 // run, attempt and job, and valid for CloudFormation, so that re-runs and
-// parallel jobs never collide (a fixed "<stack>-CS" name does). The time
-// keeps local runs without a run ID apart.
+// parallel jobs never collide (a fixed "<stack>-CS" name does). The time,
+// to the millisecond, keeps apart local runs without a run ID and two deploys
+// of one stack in the same job (the AWS CLI's per-second names collide there).
 func DefaultChangeSetName(runID, attempt, job string, now time.Time) string {
 	parts := []string{"deploy"}
 	for _, p := range []string{job, runID, attempt} {
@@ -84,7 +85,7 @@ func DefaultChangeSetName(runID, attempt, job string, now time.Time) string {
 			parts = append(parts, p)
 		}
 	}
-	stamp := now.UTC().Format("20060102t150405")
+	stamp := now.UTC().Format("20060102t150405") + fmt.Sprintf("%03d", now.Nanosecond()/int(time.Millisecond))
 	name := strings.Join(parts, "-")
 	if max := maxNameLen - len(stamp) - 1; len(name) > max {
 		name = strings.TrimRight(name[:max], "-")

@@ -260,14 +260,14 @@ func TestParseCapabilities(t *testing.T) {
 
 func TestDefaultChangeSetName(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 3, 1, 12, 30, 5, 0, time.FixedZone("x", 3600))
+	now := time.Date(2026, 3, 1, 12, 30, 5, 42e6, time.FixedZone("x", 3600))
 	for _, tc := range []struct {
 		name, run, attempt, job, want string
 	}{
-		{name: "run", run: "123456", attempt: "2", job: "deploy_prod", want: "deploy-deploy-prod-123456-2-20260301t113005"},
-		{name: "local", want: "deploy-20260301t113005"},
-		{name: "odd_job", run: "1", attempt: "1", job: "--Ünïcode job!!", want: "deploy-n-code-job-1-1-20260301t113005"},
-		{name: "long_job", run: "9", attempt: "1", job: strings.Repeat("j", 300), want: "deploy-" + strings.Repeat("j", 128-len("deploy-")-len("-20260301t113005")) + "-20260301t113005"},
+		{name: "run", run: "123456", attempt: "2", job: "deploy_prod", want: "deploy-deploy-prod-123456-2-20260301t113005042"},
+		{name: "local", want: "deploy-20260301t113005042"},
+		{name: "odd_job", run: "1", attempt: "1", job: "--Ünïcode job!!", want: "deploy-n-code-job-1-1-20260301t113005042"},
+		{name: "long_job", run: "9", attempt: "1", job: strings.Repeat("j", 300), want: "deploy-" + strings.Repeat("j", 128-len("deploy-")-len("-20260301t113005042")) + "-20260301t113005042"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

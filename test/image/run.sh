@@ -801,11 +801,12 @@ DEPLOY=
 if grep -q '^  stack-name:' action.yml && go list -deps . 2>/dev/null | grep -c '/internal/cfn$' >/dev/null; then
 	DEPLOY=1
 	STACK=aws-assume-deploy-image-test
-	# No parameter-overrides: given parameters and an unchanged template, moto's
-	# CreateChangeSet answers "No updates are to be performed." (a ValidationError),
-	# where CloudFormation creates a FAILED change set "didn't contain changes".
+	# With parameters and an unchanged template, moto's CreateChangeSet answers
+	# "No updates are to be performed." (a ValidationError) where CloudFormation
+	# creates a FAILED change set "didn't contain changes"; the action treats
+	# both as an empty deploy, and the second run below checks it.
 	DEPLOY_INPUTS=("${KEYS_INPUTS[@]}" "stack-name=$STACK" template=stack.yaml
-		"cloudformation-role-arn=arn:aws:iam::$ACCOUNT:role/cfn-exec")
+		"cloudformation-role-arn=arn:aws:iam::$ACCOUNT:role/cfn-exec" "parameter-overrides=QueueSuffix=image-test")
 	run_action deploy 0 "AWS_ENDPOINT_URL=$MOTO" -- "${DEPLOY_INPUTS[@]}"
 	check_credentials eu-west-1
 	want_prefix set_output stack-id "arn:aws:cloudformation:eu-west-1:$ACCOUNT:stack/$STACK/"

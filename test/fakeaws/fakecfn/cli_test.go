@@ -78,6 +78,10 @@ func TestRealCLIDeploy(t *testing.T) {
 			}
 		}
 		out, err := cmd.CombinedOutput()
+		// The CLI names change sets by the unix second; the next deploy
+		// must not reuse the name (AlreadyExistsException, as on AWS).
+		now := time.Now()
+		time.Sleep(now.Truncate(time.Second).Add(time.Second).Sub(now))
 		return string(out), err
 	}
 	actions := func() []string {
