@@ -326,3 +326,22 @@ func TestAWSCABundle_is_honoured(t *testing.T) {
 	j.Env["AWS_CA_BUNDLE"] = bundle
 	wantEnvKeys(t, j.run(keysInput(nil)).mustSucceed(t).env)
 }
+
+func TestOutputEnvCredentials_false_and_unset_current_credentials(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, fakeaws.Options{})
+	r := newJob(t, srv).run(keysInput(map[string]string{"output-env-credentials": "false", "output-credentials": "true"})).mustSucceed(t)
+	if len(r.env) != 0 {
+		t.Errorf("GITHUB_ENV written with output-env-credentials false: %v", r.env)
+	}
+	if !strings.HasPrefix(r.outputs["aws-access-key-id"], "ASIA") || r.outputs["aws-session-token"] == "" {
+		t.Errorf("outputs = %v", r.outputs)
+	}
+	// With unset-current-credentials the stale variables are blanked for later steps.
+	r = newJob(t, srv).run(keysInput(map[string]string{"output-env-credentials": "false", "unset-current-credentials": "true"})).mustSucceed(t)
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"} {
+		if v, ok := r.env[k]; !ok || v != "" {
+			t.Errorf("%s = %q (present %v), want blanked", k, v, ok)
+		}
+	}
+}
