@@ -120,7 +120,7 @@ func (f *flow) run(ctx context.Context) (*Credentials, error) {
 	if cfg.RoleName == "" {
 		// Stored keys and no role: validate and export them as they are.
 		f.Log.Infof("No role-to-assume: validating the given keys and exporting them as they are")
-		id, err := f.callerIdentity(ctx, f.NewSTS(source), "checking the given keys")
+		id, err := f.callerIdentity(ctx, f.NewSTS(source), "checking the given keys", false)
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +128,7 @@ func (f *flow) run(ctx context.Context) (*Credentials, error) {
 		return c, f.checkAccount(c)
 	}
 	if roleARN == "" {
-		id, err := f.callerIdentity(ctx, f.NewSTS(source), "finding the source account for role "+cfg.RoleName)
+		id, err := f.callerIdentity(ctx, f.NewSTS(source), "finding the source account for role "+cfg.RoleName, false)
 		if err != nil {
 			return nil, err
 		}
@@ -164,7 +164,7 @@ func (f *flow) run(ctx context.Context) (*Credentials, error) {
 	// Confirm the account and role before anything is written. IAM is
 	// eventually consistent: a brand-new session can be refused for a moment
 	// (configure-aws-credentials#1681), so this call retries that too.
-	id, err := f.callerIdentity(ctx, f.NewSTS(c.Provider()), "confirming the assumed role")
+	id, err := f.callerIdentity(ctx, f.NewSTS(c.Provider()), "confirming the assumed role", true)
 	if err != nil {
 		return nil, err
 	}
@@ -207,12 +207,15 @@ func checkCredentialShape(c *Credentials) error {
 	return nil
 }
 
-func (f *flow) callerIdentity(ctx context.Context, client STSAPI, what string) (*sts.GetCallerIdentityOutput, error) {
+// callerIdentity asks STS who the credentials are. newSession marks
+// credentials STS has just issued, which IAM's eventual consistency can
+// refuse for a moment.
+func (f *flow) callerIdentity(ctx context.Context, client STSAPI, what string, newSession bool) (*sts.GetCallerIdentityOutput, error) {
 	var out *sts.GetCallerIdentityOutput
 	err := f.r.do(ctx, what, f.per, func(ctx context.Context, attempt int) error {
 		var err error
 		out, err = client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		if err != nil && what == "confirming the assumed role" && attempt < 3 && apiCode(err) == "InvalidClientTokenId" {
+		if err != nil && newSession && attempt < 3 && apiCode(err) == "InvalidClientTokenId" {
 			return retryableError{err}
 		}
 		return err
