@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -168,10 +167,41 @@ func RunTests(m *testing.M, binary *string) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	_, file, _, _ := runtime.Caller(0) // this file is test/actionrun/actionrun.go
-	if *binary, err = Build(context.Background(), filepath.Join(filepath.Dir(file), "..", ".."), dir); err != nil {
+	root, err := RepoRoot() // go test runs in the package's directory
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if *binary, err = Build(context.Background(), root, dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()
+}
+
+// RepoRoot is the repository's top directory: the nearest directory at or
+// above the working directory that holds action.yml.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "action.yml")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", errors.New("run this from inside the repository (no action.yml at or above the working directory)")
+		}
+	}
+}
+
+// Reset empties the file-command files, as a fresh step would find them.
+func (s *Step) Reset() error {
+	for _, p := range []string{s.EnvFile, s.OutputFile, s.SummaryFile} {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -70,7 +70,7 @@ func (b *bench) contenders(j *job, endpoint, role string, timeout time.Duration)
 		if cli == b.tools.cliV2 {
 			name = "seed script + CLI v2"
 		}
-		cs = append(cs, contender{name, command{Path: b.tools.bash.Path, Args: []string{script}, Dir: j.workspace, Env: environ(e), Timeout: timeout}})
+		cs = append(cs, contender{name, command{Path: b.tools.bash.Path, Args: []string{script}, Dir: j.Workspace, Env: environ(e), Timeout: timeout}})
 	}
 	return cs
 }

@@ -211,7 +211,7 @@ func (b *bench) deployOnce(ctx context.Context, name string, useCLI bool, dc dep
 	if err != nil {
 		return res, err
 	}
-	tmpl := filepath.Join(j.workspace, "app.yaml")
+	tmpl := filepath.Join(j.Workspace, "app.yaml")
 	if err := os.WriteFile(tmpl, body, 0o644); err != nil {
 		return res, err
 	}
@@ -219,7 +219,7 @@ func (b *bench) deployOnce(ctx context.Context, name string, useCLI bool, dc dep
 	var c command
 	if useCLI {
 		env := merge(j.env(srv.URL()), map[string]string{"AWS_ACCESS_KEY_ID": userKeyID, "AWS_SECRET_ACCESS_KEY": userSecret, "AWS_DEFAULT_REGION": region})
-		c = command{Path: b.tools.cliV1.Path, Dir: j.workspace, Env: environ(env), Timeout: timeout,
+		c = command{Path: b.tools.cliV1.Path, Dir: j.Workspace, Env: environ(env), Timeout: timeout,
 			Args: []string{"cloudformation", "deploy", "--endpoint-url", srv.URL(), "--region", region,
 				"--template-file", tmpl, "--stack-name", stackName, "--role-arn", roleARN(cfnRole),
 				"--parameter-overrides", "Env=dev", "ImageTag=bench"}}

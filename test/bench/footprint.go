@@ -38,7 +38,7 @@ func (b *bench) footprint(ctx context.Context) error {
 	// No inputs at all: the action validates, reports every problem and
 	// exits 1 before any network call.
 	invalid := actionCommand(b.bin, j, j.env(""), nil, 30*time.Second)
-	node := command{Path: b.tools.node.Path, Args: []string{"-e", "0"}, Dir: j.workspace, Env: environ(j.env("")), Timeout: 30 * time.Second}
+	node := command{Path: b.tools.node.Path, Args: []string{"-e", "0"}, Dir: j.Workspace, Env: environ(j.env("")), Timeout: 30 * time.Second}
 	var acts, nodes []proc
 	var ratios []float64
 	for i := -1; i < b.startRounds; i++ {

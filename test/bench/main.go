@@ -23,6 +23,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 )
 
 // settings are the knobs of one run; quick mode scales everything down.
@@ -107,7 +109,7 @@ func (b *bench) note(format string, args ...any) {
 }
 
 func realMain(ctx context.Context, s settings) error {
-	root, err := repoRoot()
+	root, err := actionrun.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -215,14 +217,4 @@ func (b *bench) slowPhase(ctx context.Context) error {
 	b.rows = append(b.rows, got["2"]...)
 	b.rows = append(b.rows, got["3"]...)
 	return errors.Join(errs...)
-}
-
-// repoRoot is the module's directory, from the go command.
-func repoRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	mod := strings.TrimSpace(string(out))
-	if err != nil || mod == "" || mod == os.DevNull {
-		return "", errors.New("run the benchmark from inside the repository (go env GOMOD found no go.mod)")
-	}
-	return filepath.Dir(mod), nil
 }

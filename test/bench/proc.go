@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -15,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 )
 
 // proc is one finished child process.
@@ -78,47 +79,27 @@ func run(ctx context.Context, c command) (proc, error) {
 }
 
 // job is one simulated job step's directory: workspace, HOME and the
-// runner's file-command files.
+// runner's file-command files, laid out by actionrun as in the tests.
 type job struct {
-	dir, workspace, envFile, outFile, summary string
+	*actionrun.Step
 }
 
 func newJob(root, name string) (*job, error) {
-	dir := filepath.Join(root, name)
-	j := &job{dir: dir, workspace: filepath.Join(dir, "workspace"), envFile: filepath.Join(dir, "set_env"),
-		outFile: filepath.Join(dir, "set_output"), summary: filepath.Join(dir, "step_summary")}
-	for _, d := range []string{j.workspace, filepath.Join(dir, "home")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, err
-		}
+	s, err := actionrun.NewStep("", filepath.Join(root, name), "")
+	if err != nil {
+		return nil, err
 	}
-	return j, j.reset()
+	return &job{Step: s}, nil
 }
 
 // reset empties the file commands, as a fresh step would see them.
-func (j *job) reset() error {
-	for _, p := range []string{j.envFile, j.outFile, j.summary} {
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (j *job) reset() error { return j.Reset() }
 
 // env is the environment the runner gives a Docker action (and a script
 // step), with the developer's AWS setup kept out.
 func (j *job) env(endpoint string) map[string]string {
-	m := map[string]string{
-		"PATH": os.Getenv("PATH"), "HOME": filepath.Join(j.dir, "home"),
-		"GITHUB_ACTIONS": "true", "CI": "true",
-		"GITHUB_WORKSPACE": j.workspace, "GITHUB_ENV": j.envFile, "GITHUB_OUTPUT": j.outFile, "GITHUB_STEP_SUMMARY": j.summary,
-		"GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_JOB": "deploy", "GITHUB_REPOSITORY": "octo-org/octo-repo",
-		"GITHUB_WORKFLOW": "bench", "GITHUB_ACTION": "__self", "GITHUB_ACTOR": "octocat",
-		"GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main",
-		"GITHUB_EVENT_NAME": "push",
-		"AWS_CONFIG_FILE":   "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
-		"AWS_PAGER": "",
-	}
+	m := maps.Clone(j.Env)
+	m["GITHUB_WORKFLOW"], m["AWS_PAGER"] = "bench", ""
 	if endpoint != "" {
 		m["AWS_ENDPOINT_URL"] = endpoint
 	}
@@ -127,17 +108,13 @@ func (j *job) env(endpoint string) map[string]string {
 
 // exported reads GITHUB_ENV back as the runner would.
 func (j *job) exported() (map[string]string, error) {
-	b, err := os.ReadFile(j.envFile)
+	b, err := os.ReadFile(j.EnvFile)
 	if err != nil {
 		return nil, err
 	}
-	kvs, err := gha.ParseEnvFile(string(b))
+	m, err := actionrun.Parse(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("the runner would reject GITHUB_ENV: %w", err)
-	}
-	m := map[string]string{}
-	for _, kv := range kvs {
-		m[kv.Key] = kv.Value
 	}
 	return m, nil
 }
@@ -151,7 +128,7 @@ func (j *job) hasCredentials() bool {
 // actionCommand runs the action binary with inputs as INPUT_<NAME>, hyphens
 // kept, exactly as the runner passes them to a Docker action.
 func actionCommand(bin string, j *job, env, inputs map[string]string, timeout time.Duration) command {
-	c := command{Path: bin, Dir: j.workspace, Timeout: timeout}
+	c := command{Path: bin, Dir: j.Workspace, Timeout: timeout}
 	c.Env = environ(env)
 	for k, v := range inputs {
 		c.Env = append(c.Env, "INPUT_"+strings.ToUpper(k)+"="+v)

@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -50,7 +49,7 @@ func main() {
 }
 
 func run(ctx context.Context, debug bool, opTime time.Duration) error {
-	root, err := repoRoot()
+	root, err := actionrun.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -222,19 +221,4 @@ func indent(s string) string {
 		return s
 	}
 	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ") + "\n"
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "action.yml")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", errors.New("run the sandbox from inside the repository (action.yml not found)")
-		}
-	}
 }
