@@ -14,10 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/app"
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/awsauth"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/fault"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/version"
 )
@@ -33,15 +34,15 @@ func realMain(ctx context.Context) int {
 	err := app.Run(ctx, app.Deps{
 		Getenv:        os.Getenv,
 		Stdout:        os.Stdout,
-		ReadFile:      app.ReadFile,
+		ReadFile:      func(p string) ([]byte, error) { return gha.ReadFile(p, config.MaxFileSize) },
 		Now:           time.Now,
-		Sleep:         awsauth.SleepContext,
+		Sleep:         fault.Sleep,
 		LoadAWSConfig: loadAWSConfig,
 	})
 	if err != nil {
 		// Secrets were masked on stdout before any call; the error goes
 		// there too, as one annotation.
-		gha.NewLog(os.Stdout, false).Errorf("%v", err)
+		gha.NewLog(os.Stdout).Errorf("%v", err)
 		return 1
 	}
 	return 0
@@ -49,10 +50,13 @@ func realMain(ctx context.Context) int {
 
 // loadAWSConfig reads the SDK's standard configuration (AWS_ENDPOINT_URL,
 // AWS_ENDPOINT_URL_STS, ..., shared config) with explicit region and HTTP
-// client. Credentials are always set per client, never from the chain.
-func loadAWSConfig(ctx context.Context, cfg *config.Config, hc aws.HTTPClient) (aws.Config, error) {
+// client. Credentials are always set per client, never from the chain. The
+// SDK's logger writes nothing: it prints response headers and retry notes
+// to stderr, which the runner scans for workflow commands too.
+func loadAWSConfig(ctx context.Context, region string, hc aws.HTTPClient) (aws.Config, error) {
 	return awsconfig.LoadDefaultConfig(ctx,
-		awsconfig.WithRegion(cfg.Region),
+		awsconfig.WithRegion(region),
+		awsconfig.WithLogger(logging.Nop{}),
 		awsconfig.WithHTTPClient(hc),
 		awsconfig.WithCredentialsProvider(aws.AnonymousCredentials{}),
 		awsconfig.WithAppID("aws-assume-deploy_"+version.Version),

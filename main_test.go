@@ -5,19 +5,22 @@ import (
 	"testing"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
+	"github.com/aws/smithy-go/logging"
 )
 
-// The SDK's wire log would print signatures, session tokens and the JWT.
+// The SDK's wire log would print signatures, session tokens and the JWT; its
+// logger writes response headers to stderr, where the runner reads commands.
 func TestLoadAWSConfig_never_enables_wire_logging(t *testing.T) {
 	t.Parallel()
-	cfg, err := loadAWSConfig(context.Background(), &config.Config{Region: "us-east-1"}, awshttp.NewBuildableClient())
+	cfg, err := loadAWSConfig(context.Background(), "us-east-1", awshttp.NewBuildableClient())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.ClientLogMode != 0 {
 		t.Errorf("ClientLogMode = %v, want 0", cfg.ClientLogMode)
+	}
+	if _, ok := cfg.Logger.(logging.Nop); !ok {
+		t.Errorf("Logger = %T, want logging.Nop", cfg.Logger)
 	}
 	if cfg.Region != "us-east-1" {
 		t.Errorf("region = %q", cfg.Region)

@@ -12,8 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/awsauth"
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/fault"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
 )
@@ -33,11 +32,11 @@ func deps(t *testing.T, srv *fakeaws.Server, env map[string]string, stdout *byte
 	return Deps{
 		Getenv:   func(k string) string { return env[k] },
 		Stdout:   stdout,
-		ReadFile: ReadFile,
+		ReadFile: os.ReadFile,
 		Now:      time.Now,
-		Sleep:    awsauth.SleepContext,
-		LoadAWSConfig: func(ctx context.Context, cfg *config.Config, hc aws.HTTPClient) (aws.Config, error) {
-			c, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region), awsconfig.WithHTTPClient(hc),
+		Sleep:    fault.Sleep,
+		LoadAWSConfig: func(ctx context.Context, region string, hc aws.HTTPClient) (aws.Config, error) {
+			c, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region), awsconfig.WithHTTPClient(hc),
 				awsconfig.WithCredentialsProvider(aws.AnonymousCredentials{}), awsconfig.WithBaseEndpoint(srv.URL()),
 				// Keep the developer's ~/.aws out of the test.
 				awsconfig.WithSharedConfigFiles([]string{}), awsconfig.WithSharedCredentialsFiles([]string{}))

@@ -7,7 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -16,9 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
-	"github.com/aws/smithy-go"
 
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/fault"
 )
 
 // STSAPI is the subset of the STS client the action uses.
@@ -56,107 +55,130 @@ func (c *Credentials) Provider() aws.CredentialsProvider {
 	}))
 }
 
-// Assumer runs the credential flow. Every dependency is injected.
+// Assumer runs the credential flow. Build it with New.
 type Assumer struct {
-	// NewSTS returns an STS client signing with creds; nil creds means an
+	// newSTS returns an STS client signing with creds; nil creds means an
 	// anonymous client (AssumeRoleWithWebIdentity is unsigned).
-	NewSTS   func(creds aws.CredentialsProvider) STSAPI
-	Tokens   TokenSource
-	ReadFile func(string) ([]byte, error)
-	Log      Logger
-	Sleep    func(context.Context, time.Duration) error
-	Now      func() time.Time
-	Backoff  retry.BackoffDelayer // nil: the SDK's exponential jitter
-	Budget   Budget
-	GitHub   GitHub
-	// Workspace resolves a relative web-identity-token-file.
-	Workspace string
-	// SessionDiscriminator tells matrix jobs apart in the default session name.
-	SessionDiscriminator string
+	newSTS func(creds aws.CredentialsProvider) STSAPI
+	log    Logger
+	o      Options
 }
 
-// Run obtains and verifies credentials for cfg. Nothing is written anywhere;
+// Options are the Assumer's replaceable parts; New fills every zero field
+// with the real thing.
+type Options struct {
+	// Tokens fetches GitHub OIDC tokens (required for SourceOIDC).
+	Tokens TokenSource
+	// ReadFile reads the web identity token file.
+	ReadFile func(string) ([]byte, error)
+	Sleep    func(context.Context, time.Duration) error
+	Now      func() time.Time
+	// Backoff replaces the SDK's exponential jitter (tests).
+	Backoff retry.BackoffDelayer
+}
+
+// New returns an Assumer that makes STS clients with newSTS and reports to
+// log.
+func New(newSTS func(creds aws.CredentialsProvider) STSAPI, log Logger, optFns ...func(*Options)) *Assumer {
+	o := Options{}
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if o.ReadFile == nil {
+		o.ReadFile = os.ReadFile
+	}
+	if o.Sleep == nil {
+		o.Sleep = fault.Sleep
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Assumer{newSTS: newSTS, log: log, o: o}
+}
+
+// Run obtains and verifies credentials for req. Nothing is written anywhere;
 // the caller exports the result.
-func (a *Assumer) Run(ctx context.Context, cfg *config.Config) (*Credentials, error) {
-	budget := a.Budget
+func (a *Assumer) Run(ctx context.Context, req Request) (*Credentials, error) {
+	budget := req.Budget
 	if budget.Total <= 0 {
 		budget.Total = 30 * time.Second
-	}
-	if cfg.ActionTimeout > 0 {
-		budget.Total = cfg.ActionTimeout
 	}
 	if budget.PerAttempt <= 0 {
 		budget.PerAttempt = 10 * time.Second
 	}
+	if req.MaxAttempts <= 0 {
+		req.MaxAttempts = DefaultAttempts
+	}
 	ctx, cancel := context.WithTimeout(ctx, budget.Total)
 	defer cancel()
-	r := newRetryer(cfg.RetryMaxAttempts, a.Backoff, a.Sleep, a.Now, a.Log)
-	f := &flow{Assumer: a, cfg: cfg, r: r, per: budget.PerAttempt}
+	r := newRetryer(req.MaxAttempts, a.o.Backoff, a.o.Sleep, a.o.Now, a.log)
+	f := &flow{Assumer: a, req: req, r: r, per: budget.PerAttempt}
 	return f.run(ctx)
 }
 
 type flow struct {
 	*Assumer
-	cfg *config.Config
+	req Request
 	r   *retryer
 	per time.Duration
 }
 
 func (f *flow) run(ctx context.Context) (*Credentials, error) {
-	cfg := f.cfg
+	req := f.req
 	// Mask what the user gave us before any call could echo it.
-	for _, s := range []string{cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken, cfg.IDTokenRequestToken} {
+	for _, s := range []string{req.Keys.AccessKeyID, req.Keys.SecretAccessKey, req.Keys.SessionToken} {
 		if s != "" {
-			f.Log.Mask(s)
+			f.log.Mask(s)
 		}
 	}
 	var source aws.CredentialsProvider
-	if cfg.Source == config.SourceKeys || cfg.Source == config.SourceChaining {
+	if req.Source == SourceKeys || req.Source == SourceChaining {
+		k := req.Keys
 		source = aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, SessionToken: cfg.SessionToken, Source: "input"}, nil
+			return aws.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey, SessionToken: k.SessionToken, Source: "input"}, nil
 		}))
 	}
-	roleARN := cfg.RoleARN
-	if cfg.RoleName == "" {
+	roleARN := req.RoleARN
+	if req.RoleName == "" {
 		// Stored keys and no role: validate and export them as they are.
-		f.Log.Infof("No role-to-assume: validating the given keys and exporting them as they are")
-		id, err := f.callerIdentity(ctx, f.NewSTS(source), "checking the given keys", false)
+		f.log.Infof("No role-to-assume: validating the given keys and exporting them as they are")
+		id, err := f.callerIdentity(ctx, f.newSTS(source), "checking the given keys", false)
 		if err != nil {
 			return nil, err
 		}
-		c := &Credentials{AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, SessionToken: cfg.SessionToken, Account: aws.ToString(id.Account), ARN: aws.ToString(id.Arn)}
+		c := &Credentials{AccessKeyID: req.Keys.AccessKeyID, SecretAccessKey: req.Keys.SecretAccessKey, SessionToken: req.Keys.SessionToken, Account: aws.ToString(id.Account), ARN: aws.ToString(id.Arn)}
 		return c, f.checkAccount(c)
 	}
 	if roleARN == "" {
-		id, err := f.callerIdentity(ctx, f.NewSTS(source), "finding the source account for role "+cfg.RoleName, false)
+		id, err := f.callerIdentity(ctx, f.newSTS(source), "finding the source account for role "+req.RoleName, false)
 		if err != nil {
 			return nil, err
 		}
-		part := config.PartitionOf(cfg.Region)
-		roleARN = fmt.Sprintf("arn:%s:iam::%s:role/%s", part, aws.ToString(id.Account), cfg.RoleName)
-		f.Log.Infof("Resolved role-to-assume %s to %s", cfg.RoleName, roleARN)
+		part := PartitionOf(req.Region)
+		roleARN = fmt.Sprintf("arn:%s:iam::%s:role/%s", part, aws.ToString(id.Account), req.RoleName)
+		f.log.Infof("Resolved role-to-assume %s to %s", req.RoleName, roleARN)
 	}
-	session := cfg.RoleSessionName
+	session := req.SessionName
 	if session == "" {
-		session = DefaultSessionName(f.GitHub, f.SessionDiscriminator)
+		session = DefaultSessionName(req.GitHub, req.SessionDiscriminator)
 	}
 
 	var creds *ststypes.Credentials
 	var err error
-	switch cfg.Source {
-	case config.SourceOIDC, config.SourceTokenFile:
+	switch {
+	case req.Source.WebIdentity():
 		creds, err = f.assumeWithWebIdentity(ctx, roleARN, session)
 	default:
-		creds, err = f.assumeRole(ctx, f.NewSTS(source), roleARN, session)
+		creds, err = f.assumeRole(ctx, f.newSTS(source), roleARN, session)
 	}
 	if err != nil {
 		return nil, err
 	}
 	c := &Credentials{AccessKeyID: aws.ToString(creds.AccessKeyId), SecretAccessKey: aws.ToString(creds.SecretAccessKey), SessionToken: aws.ToString(creds.SessionToken), Expiration: aws.ToTime(creds.Expiration)}
 	// The secrets exist now: mask them before anything else happens.
-	f.Log.Mask(c.AccessKeyID)
-	f.Log.Mask(c.SecretAccessKey)
-	f.Log.Mask(c.SessionToken)
+	f.log.Mask(c.AccessKeyID)
+	f.log.Mask(c.SecretAccessKey)
+	f.log.Mask(c.SessionToken)
 	if err := checkCredentialShape(c); err != nil {
 		return nil, err
 	}
@@ -164,14 +186,14 @@ func (f *flow) run(ctx context.Context) (*Credentials, error) {
 	// Confirm the account and role before anything is written. IAM is
 	// eventually consistent: a brand-new session can be refused for a moment
 	// (configure-aws-credentials#1681), so this call retries that too.
-	id, err := f.callerIdentity(ctx, f.NewSTS(c.Provider()), "confirming the assumed role", true)
+	id, err := f.callerIdentity(ctx, f.newSTS(c.Provider()), "confirming the assumed role", true)
 	if err != nil {
 		return nil, err
 	}
 	c.Account, c.ARN = aws.ToString(id.Account), aws.ToString(id.Arn)
-	if cfg.MaskAccountID {
-		f.Log.Mask(c.Account)
-		f.Log.Mask(c.ARN)
+	if req.MaskAccountID {
+		f.log.Mask(c.Account)
+		f.log.Mask(c.ARN)
 	}
 	if err := f.checkAccount(c); err != nil {
 		return nil, err
@@ -179,7 +201,7 @@ func (f *flow) run(ctx context.Context) (*Credentials, error) {
 	if want := roleNameOf(roleARN); !strings.Contains(c.ARN, ":assumed-role/"+want+"/") {
 		return nil, fmt.Errorf("confirming the assumed role: STS reports the caller as %s, not a session of role %s; check sts-endpoint and AWS_ENDPOINT_URL*", c.ARN, want)
 	}
-	f.Log.Infof("Assumed %s (account %s), session %s, valid until %s", c.ARN, c.Account, session, c.Expiration.UTC().Format(time.RFC3339))
+	f.log.Infof("Assumed %s (account %s), session %s, valid until %s", c.ARN, c.Account, session, c.Expiration.UTC().Format(time.RFC3339))
 	return c, nil
 }
 
@@ -188,9 +210,9 @@ func roleNameOf(arn string) string {
 }
 
 func (f *flow) checkAccount(c *Credentials) error {
-	if len(f.cfg.AllowedAccountIDs) > 0 && !slices.Contains(f.cfg.AllowedAccountIDs, c.Account) {
+	if len(f.req.AllowedAccountIDs) > 0 && !slices.Contains(f.req.AllowedAccountIDs, c.Account) {
 		acct := c.Account
-		if f.cfg.MaskAccountID {
+		if f.req.MaskAccountID {
 			acct = "(masked)"
 		}
 		return fmt.Errorf("the credentials belong to account %s, which is not in allowed-account-ids; check role-to-assume or add the account to allowed-account-ids", acct)
@@ -215,13 +237,13 @@ func (f *flow) callerIdentity(ctx context.Context, client STSAPI, what string, n
 	err := f.r.do(ctx, what, f.per, func(ctx context.Context, attempt int) error {
 		var err error
 		out, err = client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		if err != nil && newSession && attempt < 3 && apiCode(err) == "InvalidClientTokenId" {
+		if err != nil && newSession && attempt < 3 && fault.Code(err) == "InvalidClientTokenId" {
 			return retryableError{err}
 		}
 		return err
 	})
 	if err != nil {
-		return nil, explain(err, f.cfg, what, "", nil)
+		return nil, explain(err, f.req, what, "", nil)
 	}
 	return out, nil
 }
@@ -235,28 +257,28 @@ func (e retryableError) Unwrap() error { return e.error }
 func (e retryableError) RetryableError() bool { return true }
 
 func (f *flow) assumeRole(ctx context.Context, client STSAPI, roleARN, session string) (*ststypes.Credentials, error) {
-	cfg := f.cfg
+	req := f.req
 	in := &sts.AssumeRoleInput{
 		RoleArn:         aws.String(roleARN),
 		RoleSessionName: aws.String(session),
-		DurationSeconds: aws.Int32(int32(cfg.Duration / time.Second)),
+		DurationSeconds: aws.Int32(int32(req.Duration / time.Second)),
 	}
-	if cfg.ExternalID != "" {
-		in.ExternalId = aws.String(cfg.ExternalID)
+	if req.ExternalID != "" {
+		in.ExternalId = aws.String(req.ExternalID)
 	}
-	if cfg.InlineSessionPolicy != "" {
-		in.Policy = aws.String(cfg.InlineSessionPolicy)
+	if req.InlinePolicy != "" {
+		in.Policy = aws.String(req.InlinePolicy)
 	}
-	for _, p := range cfg.ManagedSessionPolicies {
+	for _, p := range req.ManagedPolicies {
 		in.PolicyArns = append(in.PolicyArns, ststypes.PolicyDescriptorType{Arn: aws.String(p)})
 	}
-	var optional []config.Tag
-	if !cfg.SkipSessionTagging {
-		var required []config.Tag
-		required, optional = SessionTags(f.GitHub, cfg.CustomTags)
-		setTags(in, append(required, optional...), cfg.TransitiveTagKeys)
+	var optional []Tag
+	if !req.SkipSessionTagging {
+		var required []Tag
+		required, optional = SessionTags(req.GitHub, req.CustomTags)
+		setTags(in, append(required, optional...), req.TransitiveTagKeys)
 	}
-	f.Log.Infof("Assuming role %s with %s (session %s, %d s)", roleARN, cfg.Source, session, int(cfg.Duration/time.Second))
+	f.log.Infof("Assuming role %s with %s (session %s, %d s)", roleARN, req.Source, session, int(req.Duration/time.Second))
 	var out *sts.AssumeRoleOutput
 	call := func() error {
 		return f.r.do(ctx, "assuming role "+roleARN, f.per, func(ctx context.Context, _ int) error {
@@ -266,19 +288,19 @@ func (f *flow) assumeRole(ctx context.Context, client STSAPI, roleARN, session s
 		})
 	}
 	err := call()
-	if apiCode(err) == "PackedPolicyTooLarge" && len(optional) > 0 {
-		f.Log.Warningf("STS says the session tags and policies are too large (%s); retrying once without the optional tags %s", shortMessage(err), tagKeys(optional))
-		required, _ := SessionTags(f.GitHub, cfg.CustomTags)
-		setTags(in, required, cfg.TransitiveTagKeys)
+	if fault.Code(err) == "PackedPolicyTooLarge" && len(optional) > 0 {
+		f.log.Warningf("STS says the session tags and policies are too large (%s); retrying once without the optional tags %s", fault.Message(err), tagKeys(optional))
+		required, _ := SessionTags(req.GitHub, req.CustomTags)
+		setTags(in, required, req.TransitiveTagKeys)
 		err = call()
 	}
 	if err != nil {
-		return nil, explain(err, cfg, "assuming role "+roleARN, roleARN, nil)
+		return nil, explain(err, req, "assuming role "+roleARN, roleARN, nil)
 	}
 	return out.Credentials, nil
 }
 
-func setTags(in *sts.AssumeRoleInput, tags []config.Tag, transitive []string) {
+func setTags(in *sts.AssumeRoleInput, tags []Tag, transitive []string) {
 	in.Tags, in.TransitiveTagKeys = nil, nil
 	have := map[string]bool{}
 	for _, t := range tags {
@@ -292,7 +314,7 @@ func setTags(in *sts.AssumeRoleInput, tags []config.Tag, transitive []string) {
 	}
 }
 
-func tagKeys(ts []config.Tag) string {
+func tagKeys(ts []Tag) string {
 	keys := make([]string, len(ts))
 	for i, t := range ts {
 		keys[i] = t.Key
@@ -301,20 +323,20 @@ func tagKeys(ts []config.Tag) string {
 }
 
 func (f *flow) assumeWithWebIdentity(ctx context.Context, roleARN, session string) (*ststypes.Credentials, error) {
-	cfg := f.cfg
-	client := f.NewSTS(nil)
+	req := f.req
+	client := f.newSTS(nil)
 	in := &sts.AssumeRoleWithWebIdentityInput{
 		RoleArn:         aws.String(roleARN),
 		RoleSessionName: aws.String(session),
-		DurationSeconds: aws.Int32(int32(cfg.Duration / time.Second)),
+		DurationSeconds: aws.Int32(int32(req.Duration / time.Second)),
 	}
-	if cfg.InlineSessionPolicy != "" {
-		in.Policy = aws.String(cfg.InlineSessionPolicy)
+	if req.InlinePolicy != "" {
+		in.Policy = aws.String(req.InlinePolicy)
 	}
-	for _, p := range cfg.ManagedSessionPolicies {
+	for _, p := range req.ManagedPolicies {
 		in.PolicyArns = append(in.PolicyArns, ststypes.PolicyDescriptorType{Arn: aws.String(p)})
 	}
-	f.Log.Infof("Assuming role %s with %s (session %s, %d s)", roleARN, cfg.Source, session, int(cfg.Duration/time.Second))
+	f.log.Infof("Assuming role %s with %s (session %s, %d s)", roleARN, req.Source, session, int(req.Duration/time.Second))
 	var token string
 	var out *sts.AssumeRoleWithWebIdentityOutput
 	err := f.r.do(ctx, "assuming role "+roleARN+" with web identity", f.per, func(ctx context.Context, attempt int) error {
@@ -329,45 +351,25 @@ func (f *flow) assumeWithWebIdentity(ctx context.Context, roleARN, session strin
 		return err
 	})
 	if err != nil {
-		return nil, explain(err, cfg, "assuming role "+roleARN+" with web identity", roleARN, claimsOf(token))
+		return nil, explain(err, req, "assuming role "+roleARN+" with web identity", roleARN, claimsOf(token))
 	}
 	return out.Credentials, nil
 }
 
 func (f *flow) token(ctx context.Context) (string, error) {
-	if f.cfg.Source == config.SourceOIDC {
-		return f.Tokens.Fetch(ctx, f.cfg.Audience)
+	if f.req.Source == SourceOIDC {
+		return f.o.Tokens.Fetch(ctx, f.req.Audience)
 	}
-	p := f.cfg.WebIdentityTokenFile
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(f.Workspace, p)
-	}
-	b, err := f.ReadFile(p)
+	b, err := f.o.ReadFile(f.req.TokenFile)
 	if err != nil {
 		return "", fmt.Errorf("reading web-identity-token-file: %w", err)
 	}
 	tok := strings.TrimSpace(string(b))
 	if tok != "" {
-		f.Log.Mask(tok)
+		f.log.Mask(tok)
 	}
 	if len(tok) < 4 || len(tok) > 20000 {
 		return "", errors.New("web-identity-token-file does not hold a token (4-20000 characters); check the path")
 	}
 	return tok, nil
-}
-
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-func shortMessage(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorMessage()
-	}
-	return err.Error()
 }

@@ -17,8 +17,6 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
 )
 
 // recordingLog records every call in order, so tests can check masking order.
@@ -111,26 +109,25 @@ func (zeroBackoff) BackoffDelay(int, error) (time.Duration, error) {
 
 func apiErr(code, msg string) error { return &smithy.GenericAPIError{Code: code, Message: msg} }
 
-func newAssumer(stub *stubSTS, log *recordingLog, slept *[]time.Duration) *Assumer {
+func newAssumer(stub *stubSTS, log *recordingLog, slept *[]time.Duration, optFns ...func(*Options)) *Assumer {
 	now := time.Unix(1e9, 0)
-	return &Assumer{
-		NewSTS: func(aws.CredentialsProvider) STSAPI { return stub },
-		Tokens: &counterTokens{},
-		Log:    log,
-		Sleep: func(_ context.Context, d time.Duration) error {
+	return New(func(aws.CredentialsProvider) STSAPI { return stub }, log, append([]func(*Options){func(o *Options) {
+		o.Tokens = &counterTokens{}
+		o.Sleep = func(_ context.Context, d time.Duration) error {
 			*slept = append(*slept, d)
 			now = now.Add(d)
 			return nil
-		},
-		Now:     func() time.Time { return now },
-		Backoff: zeroBackoff{},
-		GitHub:  GitHub{Repository: "o/r", RunID: "1", RunAttempt: "1", Job: "j", EventName: "push", HeadRef: "h"},
-	}
+		}
+		o.Now = func() time.Time { return now }
+		o.Backoff = zeroBackoff{}
+	}}, optFns...)...)
 }
 
-func keysConfig() *config.Config {
-	return &config.Config{Region: "us-east-1", RoleARN: "arn:aws:iam::123456789012:role/deploy", RoleName: "deploy", Source: config.SourceKeys,
-		AccessKeyID: "AKIAINPUTKEY00000001", SecretAccessKey: "input-secret", Duration: time.Hour, RetryMaxAttempts: 5}
+func keysConfig() Request {
+	return Request{Region: "us-east-1", RoleARN: "arn:aws:iam::123456789012:role/deploy", RoleName: "deploy", Source: SourceKeys,
+		Keys:     Keys{AccessKeyID: "AKIAINPUTKEY00000001", SecretAccessKey: "input-secret"},
+		Duration: time.Hour, MaxAttempts: 5,
+		GitHub: GitHub{Repository: "o/r", RunID: "1", RunAttempt: "1", Job: "j", EventName: "push", HeadRef: "h"}}
 }
 
 func TestRun_retry_classification(t *testing.T) {
@@ -188,7 +185,7 @@ func TestRun_gives_up_after_max_attempts(t *testing.T) {
 	stub := &stubSTS{errs: errs}
 	var slept []time.Duration
 	cfg := keysConfig()
-	cfg.RetryMaxAttempts = 3
+	cfg.MaxAttempts = 3
 	_, err := newAssumer(stub, &recordingLog{}, &slept).Run(context.Background(), cfg)
 	if err == nil || !strings.Contains(err.Error(), "gave up after 3 attempts") {
 		t.Fatalf("err = %v", err)
@@ -221,7 +218,7 @@ func TestRun_web_identity_fetches_a_fresh_token_per_attempt_and_sends_no_tags(t 
 	log := &recordingLog{}
 	var slept []time.Duration
 	cfg := keysConfig()
-	cfg.Source, cfg.AccessKeyID, cfg.SecretAccessKey = config.SourceOIDC, "", ""
+	cfg.Source, cfg.Keys = SourceOIDC, Keys{}
 	if _, err := newAssumer(stub, log, &slept).Run(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -290,10 +287,9 @@ func TestRun_access_denied_with_web_identity_shows_claims(t *testing.T) {
 	payload := `{"iss":"https://token.actions.githubusercontent.com","aud":"sts.amazonaws.com","sub":"repo:o/r:environment:prod","environment":"prod"}`
 	tok := "e30." + b64(payload) + ".c2ln"
 	stub := &stubSTS{errs: []error{apiErr("AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")}}
-	a := newAssumer(stub, &recordingLog{}, new([]time.Duration))
-	a.Tokens = fixedToken(tok)
+	a := newAssumer(stub, &recordingLog{}, new([]time.Duration), func(o *Options) { o.Tokens = fixedToken(tok) })
 	cfg := keysConfig()
-	cfg.Source = config.SourceOIDC
+	cfg.Source = SourceOIDC
 	_, err := a.Run(context.Background(), cfg)
 	for _, w := range []string{`sub="repo:o/r:environment:prod"`, `"token.actions.githubusercontent.com:sub": "repo:o/r:environment:prod"`, "environment:NAME"} {
 		if err == nil || !strings.Contains(err.Error(), w) {
@@ -335,7 +331,7 @@ func TestDefaultSessionName(t *testing.T) {
 
 func TestSessionTags_sanitised_and_custom_override(t *testing.T) {
 	t.Parallel()
-	req, opt := SessionTags(GitHub{Repository: "o/r", Workflow: "CI <main>", Ref: "refs/heads/feat/x", EventName: "push"}, []config.Tag{{Key: "workflow", Value: "mine"}})
+	req, opt := SessionTags(GitHub{Repository: "o/r", Workflow: "CI <main>", Ref: "refs/heads/feat/x", EventName: "push"}, []Tag{{Key: "workflow", Value: "mine"}})
 	got := map[string]string{}
 	for _, t := range append(req, opt...) {
 		got[t.Key] = t.Value

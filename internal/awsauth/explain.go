@@ -9,13 +9,13 @@ import (
 	"net/url"
 	"time"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/smithy-go"
 	"sort"
 	"strings"
 
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/fault"
 )
 
 // Claims are the non-secret claims of a GitHub OIDC token, shown when a trust
@@ -40,20 +40,20 @@ func claimsOf(token string) Claims {
 	c := Claims{}
 	for _, k := range []string{"iss", "aud", "sub", "repository", "ref", "environment", "job_workflow_ref", "event_name"} {
 		if v, ok := raw[k]; ok {
-			c[k] = gha.Neutralize(fmt.Sprint(v))
+			c[k] = fmt.Sprint(v)
 		}
 	}
 	return c
 }
 
 // explain turns an STS failure into a message that says what to do next.
-func explain(err error, cfg *config.Config, what, roleARN string, claims Claims) error {
-	code, msg := apiCode(err), shortMessage(err)
+func explain(err error, req Request, what, roleARN string, claims Claims) error {
+	code, msg := fault.Code(err), fault.Message(err)
 	var hint string
 	switch code {
 	case "AccessDenied":
 		switch {
-		case cfg.Source == config.SourceOIDC || cfg.Source == config.SourceTokenFile:
+		case req.Source.WebIdentity():
 			hint = oidcDenied(claims, roleARN)
 		case strings.Contains(msg, "sts:TagSession"):
 			hint = "the role's trust policy allows sts:AssumeRole but not sts:TagSession. Add \"sts:TagSession\" to the trust policy's Action, or set role-skip-session-tagging: true"
@@ -75,16 +75,16 @@ func explain(err error, cfg *config.Config, what, roleARN string, claims Claims)
 		case strings.Contains(msg, "verification key"):
 			hint = "AWS could not fetch GitHub's signing keys (transient, common with many parallel jobs); re-run the job"
 		case strings.Contains(msg, "No OpenIDConnect provider"):
-			hint = fmt.Sprintf("the account has no IAM OIDC provider for GitHub: create one for %s with client id (audience) %s (iam/bootstrap.yaml in this repository does it)", issuer(claims), cfg.Audience)
+			hint = fmt.Sprintf("the account has no IAM OIDC provider for GitHub: create one for %s with client id (audience) %s (iam/bootstrap.yaml in this repository does it)", issuer(claims), req.Audience)
 		case strings.Contains(msg, "audience"):
-			hint = fmt.Sprintf("the token's audience %q is not a client id of the IAM OIDC provider; add it to the provider's client ids or set the audience input to one (sts.amazonaws.com by default)", cfg.Audience)
+			hint = fmt.Sprintf("the token's audience %q is not a client id of the IAM OIDC provider; add it to the provider's client ids or set the audience input to one (sts.amazonaws.com by default)", req.Audience)
 		default:
 			hint = "STS rejected the token; check the IAM OIDC provider's URL and client ids"
 		}
 	case "IDPRejectedClaim":
 		hint = "the identity provider rejected the token's claims"
 	case "RegionDisabledException":
-		hint = fmt.Sprintf("STS is not activated in %s for this account: activate the region in IAM > Account settings, or set sts-endpoint to an active region", cfg.Region)
+		hint = fmt.Sprintf("STS is not activated in %s for this account: activate the region in IAM > Account settings, or set sts-endpoint to an active region", req.Region)
 	case "PackedPolicyTooLarge":
 		hint = "the session tags and session policies are too large even without the optional tags: shorten inline-session-policy, fewer custom-tags or managed-session-policies, or set role-skip-session-tagging: true"
 	case "MalformedPolicyDocument":
@@ -103,25 +103,17 @@ func explain(err error, cfg *config.Config, what, roleARN string, claims Claims)
 		hint = "GitHub's OIDC token endpoint (ACTIONS_ID_TOKEN_REQUEST_URL) did not give a token; this is usually transient, re-run the job. A 401/403 means the job lacks `permissions: id-token: write`"
 	}
 	if hint == "" {
-		hint = networkHint(err, cfg)
+		hint = networkHint(err, req)
 	}
-	return &Error{What: what, Err: err, Hint: hint}
+	return fault.New(what, described{err}, hint)
 }
 
-// Error is a failure with the fix attached.
-type Error struct {
-	What string
-	Err  error
-	Hint string
-}
+// described renders an AWS error readably while keeping it reachable with
+// errors.As.
+type described struct{ err error }
 
-func (e *Error) Error() string {
-	s := e.What + ": " + describe(e.Err)
-	if e.Hint != "" {
-		s += ". To fix: " + e.Hint
-	}
-	return s
-}
+func (d described) Error() string { return describe(d.err) }
+func (d described) Unwrap() error { return d.err }
 
 // describe renders an AWS error as "Code: message (request id)" instead of
 // the SDK's "operation error ..., https response error StatusCode: ...".
@@ -129,7 +121,7 @@ func (e *Error) Error() string {
 func describe(err error) string {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
-		return gha.Neutralize(err.Error())
+		return err.Error()
 	}
 	s := ae.ErrorCode() + ": " + ae.ErrorMessage()
 	var re *awshttp.ResponseError
@@ -140,12 +132,10 @@ func describe(err error) string {
 	if errors.As(err, &at) && at.attempts > 1 {
 		s = fmt.Sprintf("gave up after %s in %s: %s", attemptsWord(at.attempts), at.elapsed.Round(100*time.Millisecond), s)
 	}
-	return gha.Neutralize(s)
+	return s
 }
 
-func (e *Error) Unwrap() error { return e.Err }
-
-func networkHint(err error, cfg *config.Config) string {
+func networkHint(err error, req Request) string {
 	if isCertificateError(err) {
 		return "the endpoint's TLS certificate is not trusted. Behind a TLS-inspecting proxy, set AWS_CA_BUNDLE to a file with its CA certificate (in the workspace for a Docker action); otherwise check sts-endpoint / AWS_ENDPOINT_URL*"
 	}
@@ -156,7 +146,7 @@ func networkHint(err error, cfg *config.Config) string {
 	var op *net.OpError
 	var ae *attemptsError
 	if errors.As(err, &op) || errors.As(err, &ae) {
-		ep := cfg.STSEndpoint
+		ep := req.STSEndpoint
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			if u, perr := url.Parse(ue.URL); perr == nil {
@@ -164,7 +154,7 @@ func networkHint(err error, cfg *config.Config) string {
 			}
 		}
 		if ep == "" {
-			ep = "the regional STS endpoint of " + cfg.Region
+			ep = "the regional STS endpoint of " + req.Region
 		}
 		return fmt.Sprintf("STS at %s could not be reached or kept failing; check the network, sts-endpoint / AWS_ENDPOINT_URL_STS and http-proxy, or raise retry-max-attempts / action-timeout-s", ep)
 	}

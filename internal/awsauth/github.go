@@ -6,25 +6,14 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
 )
 
 // GitHub is the part of the job's context that names sessions and tags them.
+// Its fields match the runner contract's job identity, so the caller can
+// convert one into the other.
 type GitHub struct {
 	RunID, RunAttempt, Job, Repository, Workflow, Action, Actor     string
 	SHA, Ref, RefName, EventName, BaseRef, HeadRef, TriggeringActor string
-}
-
-// GitHubFromEnv reads the runner's default variables.
-func GitHubFromEnv(env func(string) string) GitHub {
-	return GitHub{
-		RunID: env("GITHUB_RUN_ID"), RunAttempt: env("GITHUB_RUN_ATTEMPT"), Job: env("GITHUB_JOB"),
-		Repository: env("GITHUB_REPOSITORY"), Workflow: env("GITHUB_WORKFLOW"), Action: env("GITHUB_ACTION"),
-		Actor: env("GITHUB_ACTOR"), SHA: env("GITHUB_SHA"), Ref: env("GITHUB_REF"), RefName: env("GITHUB_REF_NAME"),
-		EventName: env("GITHUB_EVENT_NAME"), BaseRef: env("GITHUB_BASE_REF"), HeadRef: env("GITHUB_HEAD_REF"),
-		TriggeringActor: env("GITHUB_TRIGGERING_ACTOR"),
-	}
 }
 
 var sessionBad = regexp.MustCompile(`[^\w+=,.@-]+`)
@@ -82,46 +71,65 @@ func sanitizeTagValue(v string) string {
 	return v
 }
 
+// defaultTags are the session tags sent with AssumeRole, in order. Required
+// ones stay when STS answers PackedPolicyTooLarge; the others are dropped.
+var defaultTags = []struct {
+	key      string
+	required bool
+	value    func(GitHub) string
+}{
+	{"GitHub", true, func(GitHub) string { return "Actions" }},
+	{"Repository", true, func(g GitHub) string { return g.Repository }},
+	{"Workflow", true, func(g GitHub) string { return g.Workflow }},
+	{"Action", true, func(g GitHub) string { return g.Action }},
+	{"Actor", true, func(g GitHub) string { return g.Actor }},
+	{"Commit", true, func(g GitHub) string { return g.SHA }},
+	{"Branch", true, branchOf},
+	{"EventName", false, func(g GitHub) string { return g.EventName }},
+	{"BaseRef", false, func(g GitHub) string { return g.BaseRef }},
+	{"HeadRef", false, func(g GitHub) string { return g.HeadRef }},
+	{"RunId", false, func(g GitHub) string { return g.RunID }},
+	{"Job", false, func(g GitHub) string { return g.Job }},
+	{"TriggeringActor", false, func(g GitHub) string { return g.TriggeringActor }},
+}
+
+// RequiredTagCount is how many of the action's own tags always reach STS,
+// which custom tags must leave room for.
+func RequiredTagCount() int {
+	n := 0
+	for _, t := range defaultTags {
+		if t.required {
+			n++
+		}
+	}
+	return n
+}
+
+func branchOf(g GitHub) string {
+	if g.RefName != "" {
+		return g.RefName
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(g.Ref, "refs/heads/"), "refs/tags/")
+}
+
 // SessionTags returns the tags sent with AssumeRole: required ones first, then
 // the optional ones that are dropped when STS answers PackedPolicyTooLarge,
 // then custom tags (which override defaults with the same key).
-func SessionTags(gh GitHub, custom []config.Tag) (required, optional []config.Tag) {
-	branch := gh.RefName
-	if branch == "" {
-		branch = strings.TrimPrefix(strings.TrimPrefix(gh.Ref, "refs/heads/"), "refs/tags/")
-	}
-	add := func(dst []config.Tag, k, v string) []config.Tag {
-		if v = sanitizeTagValue(v); v == "" {
-			return dst
-		}
-		return append(dst, config.Tag{Key: k, Value: v})
-	}
-	required = add(required, "GitHub", "Actions")
-	required = add(required, "Repository", gh.Repository)
-	required = add(required, "Workflow", gh.Workflow)
-	required = add(required, "Action", gh.Action)
-	required = add(required, "Actor", gh.Actor)
-	required = add(required, "Commit", gh.SHA)
-	required = add(required, "Branch", branch)
-	optional = add(optional, "EventName", gh.EventName)
-	optional = add(optional, "BaseRef", gh.BaseRef)
-	optional = add(optional, "HeadRef", gh.HeadRef)
-	optional = add(optional, "RunId", gh.RunID)
-	optional = add(optional, "Job", gh.Job)
-	optional = add(optional, "TriggeringActor", gh.TriggeringActor)
+func SessionTags(gh GitHub, custom []Tag) (required, optional []Tag) {
 	override := map[string]bool{}
 	for _, t := range custom {
 		override[strings.ToLower(t.Key)] = true
 	}
-	drop := func(ts []config.Tag) []config.Tag {
-		out := ts[:0:0]
-		for _, t := range ts {
-			if !override[strings.ToLower(t.Key)] {
-				out = append(out, t)
-			}
+	for _, d := range defaultTags {
+		v := sanitizeTagValue(d.value(gh))
+		if v == "" || override[strings.ToLower(d.key)] {
+			continue
 		}
-		return out
+		if d.required {
+			required = append(required, Tag{Key: d.key, Value: v})
+		} else {
+			optional = append(optional, Tag{Key: d.key, Value: v})
+		}
 	}
-	required = append(drop(required), custom...)
-	return required, drop(optional)
+	return append(required, custom...), optional
 }

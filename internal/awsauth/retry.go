@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/fault"
 )
 
 // Budget bounds the credential phase: a deadline per attempt and in total.
@@ -52,15 +52,12 @@ func newRetryer(attempts int, backoff retry.BackoffDelayer, sleep func(context.C
 // extraRetryable adds the errors the SDK does not retry by itself but that can
 // succeed on another attempt.
 func extraRetryable(err error) aws.Ternary {
+	// Errors that know (the token client's, ours) say so themselves.
 	var marked interface{ RetryableError() bool }
 	if errors.As(err, &marked) {
 		return aws.BoolTernary(marked.RetryableError())
 	}
-	var se *gha.HTTPStatusError
-	if errors.As(err, &se) {
-		return aws.BoolTernary(se.Retryable())
-	}
-	if errors.Is(err, gha.ErrNoIDTokenPermission) || isCertificateError(err) {
+	if isCertificateError(err) {
 		return aws.FalseTernary
 	}
 	var ae smithy.APIError
@@ -119,7 +116,7 @@ func (r *retryer) do(ctx context.Context, what string, perAttempt time.Duration,
 		if ctx.Err() != nil {
 			break
 		}
-		if apiCode(err) == "ExpiredTokenException" {
+		if fault.Code(err) == "ExpiredTokenException" {
 			// Retried once with a fresh token; a second refusal means the
 			// runner's clock is off and more attempts only burn the budget.
 			if expired++; expired > 1 {
@@ -166,19 +163,7 @@ func shortReason(err error) string {
 	if i := strings.LastIndex(s, ": "); i >= 0 {
 		s = s[i+2:]
 	}
-	return gha.Neutralize(s)
-}
-
-// SleepContext sleeps for d or until ctx ends.
-func SleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return s
 }
 
 func attemptsWord(n int) string {

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/fault"
 )
 
 // changeSetNotFoundGrace is how many polls may answer ChangeSetNotFound
@@ -23,13 +25,13 @@ func (r *run) waitChangeSet(ctx context.Context) (*cloudformation.DescribeChange
 	p := r.d.newPoller(r.deadline)
 	status := "CREATE_PENDING"
 	for missing := 0; ; {
-		out, err := r.d.CFN.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
+		out, err := r.d.cfn.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
 		switch {
 		case err != nil && isChangeSetMissing(err) && missing < changeSetNotFoundGrace:
 			missing++
 		case err != nil && transient(ctx, err):
 			p.throttled()
-			r.log().Debugf("Polling change set %s: %s; retrying", r.o.ChangeSetName, apiErrorMessage(err))
+			r.log().Debugf("Polling change set %s: %s; retrying", r.o.ChangeSetName, fault.Message(err))
 		case err != nil:
 			return nil, wrapAWS(err, "polling change set %s", r.o.ChangeSetName)
 		default:
@@ -42,7 +44,7 @@ func (r *run) waitChangeSet(ctx context.Context) (*cloudformation.DescribeChange
 			}
 		}
 		if err := p.sleep(ctx); errors.Is(err, errDeadline) {
-			return nil, fmt.Errorf("change set %s is still %s after the %s timeout: CloudFormation is slow or the template is very large; raise timeout-in-minutes and re-run", r.o.ChangeSetName, Untrusted(status), r.o.Timeout)
+			return nil, fmt.Errorf("change set %s is still %s after the %s timeout: CloudFormation is slow or the template is very large; raise timeout-in-minutes and re-run", r.o.ChangeSetName, status, r.o.Timeout)
 		} else if err != nil {
 			return nil, err
 		}
@@ -93,7 +95,7 @@ func (r *run) inspectChangeSet(ctx context.Context, cs *cloudformation.DescribeC
 		var page *cloudformation.DescribeChangeSetOutput
 		err := r.retry(ctx, "listing the changes of change set "+r.o.ChangeSetName, func() error {
 			var err error
-			page, err = r.d.CFN.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef(), NextToken: token})
+			page, err = r.d.cfn.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef(), NextToken: token})
 			return err
 		})
 		if err != nil {
@@ -126,9 +128,9 @@ func (r *run) addChanges(cs []types.Change) {
 func (r *run) logChanges() {
 	r.log().Infof("Change set %s has %d change(s):", r.o.ChangeSetName, r.res.ChangesCount)
 	for _, c := range r.res.Changes {
-		line := fmt.Sprintf("  %-8s %-36s %s", Untrusted(c.Action), Untrusted(c.ResourceType), Untrusted(c.LogicalID))
+		line := fmt.Sprintf("  %-8s %-36s %s", c.Action, c.ResourceType, c.LogicalID)
 		if c.Replacement == string(types.ReplacementTrue) || c.Replacement == string(types.ReplacementConditional) {
-			line += "  (replacement: " + Untrusted(c.Replacement) + ")"
+			line += "  (replacement: " + c.Replacement + ")"
 		}
 		r.log().Infof("%s", line)
 	}
@@ -152,7 +154,7 @@ func (r *run) emptyChangeSet(ctx context.Context) error {
 
 // failedChangeSet reports the reason CloudFormation gave.
 func (r *run) failedChangeSet(ctx context.Context, cs *cloudformation.DescribeChangeSetOutput) error {
-	reason := Untrusted(aws.ToString(cs.StatusReason))
+	reason := aws.ToString(cs.StatusReason)
 	if reason == "" {
 		reason = "no reason given"
 	}
@@ -161,9 +163,9 @@ func (r *run) failedChangeSet(ctx context.Context, cs *cloudformation.DescribeCh
 		r.deleteChangeSet(ctx, "failed")
 	} else {
 		r.csSettled = true
-		kept = fmt.Sprintf(" (kept for inspection: delete-failed-changeset is false; delete it with `aws cloudformation delete-change-set --change-set-name %s`)", Untrusted(r.csID))
+		kept = fmt.Sprintf(" (kept for inspection: delete-failed-changeset is false; delete it with `aws cloudformation delete-change-set --change-set-name %s`)", r.csID)
 	}
-	return fmt.Errorf("change set %s %s: %s: fix the template, parameters or capabilities and re-run%s", r.o.ChangeSetName, Untrusted(string(cs.Status)), reason, kept)
+	return fmt.Errorf("change set %s %s: %s: fix the template, parameters or capabilities and re-run%s", r.o.ChangeSetName, string(cs.Status), reason, kept)
 }
 
 // deleteChangeSet deletes our change set and waits until it is gone, so a
@@ -174,20 +176,20 @@ func (r *run) deleteChangeSet(ctx context.Context, what string) {
 	if r.csID == "" {
 		return // CloudFormation refused to create it; nothing to delete
 	}
-	_, err := r.d.CFN.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
+	_, err := r.d.cfn.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
 	if err != nil && !isChangeSetMissing(err) {
-		r.log().Warningf("Could not delete the %s change set %s: %s", what, r.o.ChangeSetName, apiErrorMessage(err))
+		r.log().Warningf("Could not delete the %s change set %s: %s", what, r.o.ChangeSetName, fault.Message(err))
 		return
 	}
 	p := r.d.newPoller(r.deadline)
 	for {
-		out, err := r.d.CFN.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
+		out, err := r.d.cfn.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
 		switch {
 		case isChangeSetMissing(err) || err == nil && out.Status == types.ChangeSetStatusDeleteComplete:
 			r.log().Infof("Deleted the %s change set %s.", what, r.o.ChangeSetName)
 			return
 		case err != nil && !transient(ctx, err):
-			r.log().Warningf("Could not confirm the deletion of the %s change set %s: %s", what, r.o.ChangeSetName, apiErrorMessage(err))
+			r.log().Warningf("Could not confirm the deletion of the %s change set %s: %s", what, r.o.ChangeSetName, fault.Message(err))
 			return
 		case err != nil:
 			p.throttled()
@@ -221,7 +223,7 @@ func (r *run) execute(ctx context.Context) error {
 	// No ClientRequestToken: a token reused with a fixed change-set-name
 	// across runs could make a later execution look like a retry.
 	execStart := r.d.now()
-	if _, err := r.d.CFN.ExecuteChangeSet(ctx, in); err != nil {
+	if _, err := r.d.cfn.ExecuteChangeSet(ctx, in); err != nil {
 		return wrapAWS(err, "executing change set %s", o.ChangeSetName)
 	}
 	r.csSettled = true
@@ -230,7 +232,7 @@ func (r *run) execute(ctx context.Context) error {
 	r.log().Infof("Executing change set %s (disable-rollback: %t).", o.ChangeSetName, o.DisableRollback)
 
 	end := r.log().Group("Stack events: " + o.StackName)
-	events := newEventStream(r.d.CFN, r.stackID, since, func(ev types.StackEvent) { r.log().Infof("%s", formatEvent(ev)) })
+	events := newEventStream(r.d.cfn, r.stackID, since, func(ev types.StackEvent) { r.log().Infof("%s", formatEvent(ev)) })
 	polled := 0
 	final, err := r.pollStack(ctx, r.stackID, events, func(st types.Stack) bool {
 		// Right after ExecuteChangeSet the stack may still show the status
@@ -252,7 +254,7 @@ func (r *run) execute(ctx context.Context) error {
 		return r.executionError(ctx, events, final, nil)
 	}
 	r.res.Outputs = outputs(final.Outputs)
-	r.log().Infof("Stack %s is %s after %s.", o.StackName, Untrusted(string(final.StackStatus)), r.res.ExecutionDuration.Round(100*time.Millisecond))
+	r.log().Infof("Stack %s is %s after %s.", o.StackName, string(final.StackStatus), r.res.ExecutionDuration.Round(100*time.Millisecond))
 	if o.TerminationProtection && r.stack == nil {
 		// After a successful create only: a protected ROLLBACK_COMPLETE
 		// stack could not be deleted and re-created by the next run.
@@ -262,7 +264,7 @@ func (r *run) execute(ctx context.Context) error {
 }
 
 func (r *run) protect(ctx context.Context) error {
-	_, err := r.d.CFN.UpdateTerminationProtection(ctx, &cloudformation.UpdateTerminationProtectionInput{
+	_, err := r.d.cfn.UpdateTerminationProtection(ctx, &cloudformation.UpdateTerminationProtectionInput{
 		StackName:                   aws.String(r.stackID),
 		EnableTerminationProtection: aws.Bool(true),
 	})
@@ -280,12 +282,12 @@ func (r *run) executionError(ctx context.Context, events *eventStream, final typ
 	if waitErr != nil && !errors.Is(waitErr, errDeadline) {
 		return waitErr
 	}
-	r.res.Failures = rootCause(ctx, r.d.CFN, events.events, r.stackID, events.since, 0)
+	r.res.Failures = rootCause(ctx, r.d.cfn, events.events, r.stackID, events.since, 0)
 	var lines []string
 	for _, f := range r.res.Failures {
 		lines = append(lines, f.String())
 	}
-	name, status := r.o.StackName, Untrusted(string(final.StackStatus))
+	name, status := r.o.StackName, string(final.StackStatus)
 	if waitErr != nil {
 		lines = append(lines, fmt.Sprintf("still %s after the %s timeout: CloudFormation continues the operation; follow it in the console, and raise timeout-in-minutes if it is expected to take this long", status, r.o.Timeout))
 		return fmt.Errorf("stack %s: %s", name, strings.Join(lines, "\n"))
@@ -339,9 +341,9 @@ func (r *run) cleanUp(ctx, hard context.Context, err error) error {
 	var notes []string
 	if r.csID != "" && !r.csSettled {
 		r.csSettled = true
-		_, derr := r.d.CFN.DeleteChangeSet(bg, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
+		_, derr := r.d.cfn.DeleteChangeSet(bg, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
 		if derr != nil && !isChangeSetMissing(derr) {
-			notes = append(notes, fmt.Sprintf("could not delete the unexecuted change set %s: %s", r.o.ChangeSetName, apiErrorMessage(derr)))
+			notes = append(notes, fmt.Sprintf("could not delete the unexecuted change set %s: %s", r.o.ChangeSetName, fault.Message(derr)))
 		} else {
 			notes = append(notes, fmt.Sprintf("deleted the unexecuted change set %s", r.o.ChangeSetName))
 		}
@@ -351,11 +353,11 @@ func (r *run) cleanUp(ctx, hard context.Context, err error) error {
 		return err
 	}
 	if r.stackID != "" || r.stack != nil {
-		out, derr := r.d.CFN.DescribeStacks(bg, &cloudformation.DescribeStacksInput{StackName: r.stackRef()})
+		out, derr := r.d.cfn.DescribeStacks(bg, &cloudformation.DescribeStacksInput{StackName: r.stackRef()})
 		if derr == nil && len(out.Stacks) > 0 {
 			st := out.Stacks[0]
 			r.res.StackStatus = string(st.StackStatus)
-			note := "stack status " + Untrusted(string(st.StackStatus))
+			note := "stack status " + string(st.StackStatus)
 			if r.res.Executed && strings.HasSuffix(string(st.StackStatus), "_IN_PROGRESS") {
 				note += " (CloudFormation continues the started operation; it is not cancelled)"
 			}

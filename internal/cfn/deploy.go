@@ -4,20 +4,23 @@
 // the stack events, and report the root cause of a failure first. It never
 // calls CreateStack or UpdateStack.
 //
-// The package also parses and validates the deploy inputs (template,
-// parameter overrides, tags, names, capabilities) without any network call,
-// so bad inputs are refused before the first AWS request.
+// The package also owns CloudFormation's formats and rules (template,
+// parameter overrides, tags, names) that the action's input handling calls
+// before any network call.
 package cfn
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/fault"
 )
 
 // API is the subset of *cloudformation.Client the deployer uses.
@@ -37,9 +40,8 @@ type Uploader interface {
 	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 }
 
-// Logger is where the deployer reports progress. The implementation
-// neutralises workflow commands in every line; AWS text is still passed
-// through Untrusted first.
+// Logger is where the deployer reports progress. The implementation escapes
+// every line (AWS text is untrusted), so the deployer prints it as it is.
 type Logger interface {
 	Infof(format string, args ...any)
 	Debugf(format string, args ...any)
@@ -48,19 +50,52 @@ type Logger interface {
 	Group(title string) (end func())
 }
 
-// Deployer runs change-set deploys. CFN and Log are required; S3 only for
-// templates over 51,200 bytes. Now, Sleep and Rand default to the real
-// clock, a timer and math/rand; tests inject them.
+// Deployer runs change-set deploys. Build it with NewDeployer.
 type Deployer struct {
-	CFN API
-	S3  Uploader
-	Log Logger
+	cfn API
+	log Logger
+	o   DeployerOptions
+}
+
+// DeployerOptions are the Deployer's replaceable parts; NewDeployer fills
+// every zero field with the real thing.
+type DeployerOptions struct {
+	// S3 uploads templates over MaxTemplateBodySize.
+	S3 Uploader
 	// Now is the clock used for deadlines and timings.
 	Now func() time.Time
 	// Sleep waits for d or until ctx is done, then returns ctx.Err().
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Rand returns a number in [0, 1) for poll jitter.
 	Rand func() float64
+}
+
+// NewDeployer returns a Deployer calling api and reporting to log.
+func NewDeployer(api API, log Logger, optFns ...func(*DeployerOptions)) *Deployer {
+	o := DeployerOptions{}
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Sleep == nil {
+		o.Sleep = fault.Sleep
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Float64
+	}
+	return &Deployer{cfn: api, log: log, o: o}
+}
+
+// NewRetryer is the retryer for the CloudFormation and S3 clients: the SDK's
+// standard classification and jittered backoff, a few attempts, since the
+// waits re-poll anyway.
+func NewRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 5
+		o.MaxBackoff = 5 * time.Second
+	})
 }
 
 // DefaultTimeout bounds a deploy when Options.Timeout is zero.
@@ -152,63 +187,30 @@ type Result struct {
 	Elapsed           time.Duration
 }
 
-func (d *Deployer) now() time.Time {
-	if d.Now != nil {
-		return d.Now()
-	}
-	return time.Now()
-}
+func (d *Deployer) now() time.Time { return d.o.Now() }
 
-func (d *Deployer) rand() float64 {
-	if d.Rand != nil {
-		return d.Rand()
-	}
-	return rand.Float64()
-}
+func (d *Deployer) rand() float64 { return d.o.Rand() }
 
-// sleep waits with the injected Sleep or a timer.
-func (d *Deployer) sleep(ctx context.Context, dur time.Duration) error {
-	if d.Sleep != nil {
-		return d.Sleep(ctx, dur)
-	}
-	t := time.NewTimer(dur)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func (d *Deployer) sleep(ctx context.Context, dur time.Duration) error { return d.o.Sleep(ctx, dur) }
 
-// validate checks what Deploy needs before its first call.
+// validate catches programmer errors: the action's input handling has
+// refused bad user input long before.
 func (o Options) validate() error {
-	var errs []error
-	if err := ValidStackName(o.StackName); err != nil {
-		errs = append(errs, err)
-	}
-	if err := ValidChangeSetName(o.ChangeSetName); err != nil {
-		errs = append(errs, err)
-	}
 	switch {
+	case o.StackName == "" || o.ChangeSetName == "":
+		return errors.New("cfn: Options need StackName and ChangeSetName")
 	case o.Template.Body == "" && o.Template.URL == "":
-		errs = append(errs, errors.New("no template: load one with LoadTemplate"))
+		return errors.New("cfn: Options need a loaded Template")
 	case o.Template.NeedsUpload() && o.S3Bucket == "":
-		errs = append(errs, fmt.Errorf("the template is %d bytes, over CloudFormation's %d-byte limit for an inline template: set s3-bucket so it can be uploaded, or shrink it", o.Template.Size, MaxTemplateBodySize))
+		return errors.New("cfn: a template over MaxTemplateBodySize needs S3Bucket")
 	}
-	if err := o.Template.CheckOverrides(o.Parameters); err != nil {
-		errs = append(errs, err)
-	}
-	if err := checkParameterKeys(o.Parameters); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // Deploy creates a change set for the stack and, with Options.Execute,
 // executes it and waits for the stack. It returns a non-nil Result also on
 // error. Errors put the root cause first and say what to do next; all AWS
-// text in them and in the log went through Untrusted. When ctx is
+// text in them is shown as it came; the log escapes it. When ctx is
 // cancelled it stops waiting, reports the stack status, deletes its own
 // unexecuted change set and returns an error wrapping ctx.Err().
 func (d *Deployer) Deploy(ctx context.Context, o Options) (*Result, error) {

@@ -110,11 +110,11 @@ func (s *eventStream) poll(ctx context.Context) error {
 func formatEvent(ev types.StackEvent) string {
 	line := fmt.Sprintf("%s  %-40s %-36s %s",
 		aws.ToTime(ev.Timestamp).UTC().Format("15:04:05"),
-		Untrusted(string(ev.ResourceStatus)),
-		Untrusted(aws.ToString(ev.ResourceType)),
-		Untrusted(aws.ToString(ev.LogicalResourceId)))
+		string(ev.ResourceStatus),
+		aws.ToString(ev.ResourceType),
+		aws.ToString(ev.LogicalResourceId))
 	if r := aws.ToString(ev.ResourceStatusReason); r != "" {
-		line += "  " + Untrusted(r)
+		line += "  " + r
 	}
 	return line
 }
@@ -132,9 +132,9 @@ type Failure struct {
 
 // String renders the failure for logs and errors; AWS text is made safe.
 func (f Failure) String() string {
-	s := fmt.Sprintf("%s (%s) %s: %s", Untrusted(f.LogicalID), Untrusted(f.ResourceType), Untrusted(f.Status), Untrusted(f.Reason))
+	s := fmt.Sprintf("%s (%s) %s: %s", f.LogicalID, f.ResourceType, f.Status, f.Reason)
 	if f.StackID != "" {
-		s = "in nested stack " + Untrusted(f.StackID) + ": " + s
+		s = "in nested stack " + f.StackID + ": " + s
 	}
 	return s
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/fault"
 )
 
 // run is the state of one Deploy.
@@ -37,33 +39,35 @@ type run struct {
 	csSettled bool
 }
 
-// awsError renders an AWS error through Untrusted while keeping it
-// unwrappable for errors.As.
-type awsError struct {
-	msg string
-	err error
-}
-
-func (e *awsError) Error() string { return e.msg }
-func (e *awsError) Unwrap() error { return e.err }
-
-// wrapAWS adds one layer of context to an AWS error: "what: message (code)".
+// wrapAWS adds one layer of context to an AWS error ("what: message
+// (code)") and the fix for the errors users hit most.
 func wrapAWS(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
 	}
+	what := fmt.Sprintf(format, args...)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf(format+": %w", append(args, err)...)
+		return fault.New(what, err, "")
 	}
-	msg := fmt.Sprintf(format, args...) + ": " + apiErrorMessage(err)
-	if code := apiErrorCode(err); code != "" && !strings.Contains(msg, code) {
-		msg += " (" + Untrusted(code) + ")"
-	}
-	if h := fixFor(apiErrorCode(err), apiErrorMessage(err)); h != "" {
-		msg += ". To fix: " + h
-	}
-	return &awsError{msg: msg, err: err}
+	return fault.New(what, apiText{err}, fixFor(fault.Code(err), fault.Message(err)))
 }
+
+// apiText shows an AWS error as "message (code)" instead of the SDK's
+// "operation error ..., https response error StatusCode: ..." chain.
+type apiText struct{ err error }
+
+func (a apiText) Error() string {
+	msg := fault.Message(a.err)
+	if msg == "" {
+		msg = fault.Code(a.err)
+	}
+	if code := fault.Code(a.err); code != "" && !strings.Contains(msg, code) {
+		msg += " (" + code + ")"
+	}
+	return msg
+}
+
+func (a apiText) Unwrap() error { return a.err }
 
 // fixFor says what to do about the CloudFormation errors users hit most.
 func fixFor(code, msg string) string {
@@ -84,7 +88,7 @@ func fixFor(code, msg string) string {
 	return ""
 }
 
-func (r *run) log() Logger { return r.d.Log }
+func (r *run) log() Logger { return r.d.log }
 
 func (r *run) deploy(ctx context.Context) error {
 	o := r.o
@@ -103,7 +107,7 @@ func (r *run) deploy(ctx context.Context) error {
 			r.res.Outputs = outputs(r.stack.Outputs)
 		}
 		r.log().Infof("Change set %s is ready for review and was not executed (execute-changeset: false).", o.ChangeSetName)
-		r.log().Infof("Execute it with: aws cloudformation execute-change-set --change-set-name %s", Untrusted(r.csID))
+		r.log().Infof("Execute it with: aws cloudformation execute-change-set --change-set-name %s", r.csID)
 		return nil
 	}
 	return r.execute(ctx)
@@ -119,9 +123,9 @@ func (r *run) prepareChangeSet(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := r.d.CFN.CreateChangeSet(ctx, in)
+	out, err := r.d.cfn.CreateChangeSet(ctx, in)
 	if err != nil && isEmptyRefusal(err) {
-		r.log().Infof("CloudFormation refused change set %s because nothing changed (%s).", r.o.ChangeSetName, Untrusted(apiErrorMessage(err)))
+		r.log().Infof("CloudFormation refused change set %s because nothing changed (%s).", r.o.ChangeSetName, fault.Message(err))
 		return r.emptyChangeSet(ctx)
 	}
 	if err != nil {
@@ -177,7 +181,7 @@ func (r *run) settleStack(ctx context.Context) error {
 		case strings.HasSuffix(string(status), "_FAILED") && status != types.StackStatusUpdateFailed:
 			return stuckError(r.o.StackName, st)
 		default:
-			r.log().Infof("Stack %s exists (%s): updating it.", r.o.StackName, Untrusted(string(status)))
+			r.log().Infof("Stack %s exists (%s): updating it.", r.o.StackName, string(status))
 			return nil
 		}
 	}
@@ -188,7 +192,7 @@ func (r *run) settleStack(ctx context.Context) error {
 func (r *run) describeStack(ctx context.Context, name string) (*types.Stack, error) {
 	var st *types.Stack
 	err := r.retry(ctx, "describing stack "+name, func() error {
-		out, err := r.d.CFN.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+		out, err := r.d.cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
 		if isStackMissing(err) {
 			st = nil
 			return nil
@@ -215,7 +219,7 @@ func (r *run) retry(ctx context.Context, what string, call func() error) error {
 			return wrapAWS(err, "%s", what)
 		}
 		p.throttled()
-		r.log().Debugf("%s: %s; retrying", what, apiErrorMessage(err))
+		r.log().Debugf("%s: %s; retrying", what, fault.Message(err))
 		if serr := p.sleep(ctx); serr != nil {
 			if errors.Is(serr, errDeadline) {
 				return wrapAWS(err, "%s (still failing at the %s deadline)", what, r.o.Timeout)
@@ -229,7 +233,7 @@ func stuckError(name string, st *types.Stack) error {
 	status := string(st.StackStatus)
 	reason := ""
 	if s := aws.ToString(st.StackStatusReason); s != "" {
-		reason = " (" + Untrusted(s) + ")"
+		reason = " (" + s + ")"
 	}
 	var fix string
 	switch st.StackStatus {
@@ -240,7 +244,7 @@ func stuckError(name string, st *types.Stack) error {
 	default:
 		fix = "resolve the failed resources (see the stack events in the CloudFormation console), then re-run"
 	}
-	return fmt.Errorf("stack %s is %s%s and cannot be updated: %s", name, Untrusted(status), reason, fix)
+	return fmt.Errorf("stack %s is %s%s and cannot be updated: %s", name, status, reason, fix)
 }
 
 // deleteStack removes a stack that holds nothing worth keeping (a review
@@ -251,24 +255,24 @@ func (r *run) deleteStack(ctx context.Context, st *types.Stack) error {
 	if st.StackStatus == types.StackStatusReviewInProgress {
 		why = "created for a change set that was never executed"
 	}
-	r.log().Infof("Stack %s is %s (%s): deleting it before a fresh create.", name, Untrusted(status), why)
+	r.log().Infof("Stack %s is %s (%s): deleting it before a fresh create.", name, status, why)
 	r.res.Recreated = status
 	in := &cloudformation.DeleteStackInput{StackName: aws.String(id)}
 	if r.o.RoleARN != "" {
 		in.RoleARN = aws.String(r.o.RoleARN)
 	}
-	if _, err := r.d.CFN.DeleteStack(ctx, in); err != nil {
-		return wrapAWS(err, "deleting %s stack %s (disable its termination protection if it is on)", Untrusted(status), name)
+	if _, err := r.d.cfn.DeleteStack(ctx, in); err != nil {
+		return wrapAWS(err, "deleting %s stack %s (disable its termination protection if it is on)", status, name)
 	}
 	last, err := r.pollStack(ctx, id, nil, nil)
 	if errors.Is(err, errDeadline) {
-		return fmt.Errorf("deleting %s stack %s: still %s after the %s timeout: wait for the deletion, or raise timeout-in-minutes", Untrusted(status), name, Untrusted(string(last.StackStatus)), r.o.Timeout)
+		return fmt.Errorf("deleting %s stack %s: still %s after the %s timeout: wait for the deletion, or raise timeout-in-minutes", status, name, string(last.StackStatus), r.o.Timeout)
 	}
 	if err != nil {
 		return err
 	}
 	if last.StackStatus != types.StackStatusDeleteComplete {
-		return fmt.Errorf("deleting %s stack %s ended in %s%s: delete it by hand (retaining what cannot be deleted), then re-run", Untrusted(status), name, Untrusted(string(last.StackStatus)), statusReason(last))
+		return fmt.Errorf("deleting %s stack %s ended in %s%s: delete it by hand (retaining what cannot be deleted), then re-run", status, name, string(last.StackStatus), statusReason(last))
 	}
 	r.log().Infof("Deleted stack %s.", name)
 	return nil
@@ -277,21 +281,21 @@ func (r *run) deleteStack(ctx context.Context, st *types.Stack) error {
 // waitSettled waits for another operation on the stack to finish.
 func (r *run) waitSettled(ctx context.Context, st *types.Stack) error {
 	name, status := r.o.StackName, string(st.StackStatus)
-	r.log().Infof("Stack %s is %s: waiting for that operation to finish first.", name, Untrusted(status))
+	r.log().Infof("Stack %s is %s: waiting for that operation to finish first.", name, status)
 	last, err := r.pollStack(ctx, aws.ToString(st.StackId), nil, nil)
 	if errors.Is(err, errDeadline) {
-		return fmt.Errorf("stack %s is still %s after waiting the %s timeout: another deployment is probably running; wait for it to finish or raise timeout-in-minutes, then re-run", name, Untrusted(string(last.StackStatus)), r.o.Timeout)
+		return fmt.Errorf("stack %s is still %s after waiting the %s timeout: another deployment is probably running; wait for it to finish or raise timeout-in-minutes, then re-run", name, string(last.StackStatus), r.o.Timeout)
 	}
 	if err != nil {
 		return err
 	}
-	r.log().Infof("Stack %s is now %s.", name, Untrusted(string(last.StackStatus)))
+	r.log().Infof("Stack %s is now %s.", name, string(last.StackStatus))
 	return nil
 }
 
 func statusReason(st types.Stack) string {
 	if s := aws.ToString(st.StackStatusReason); s != "" {
-		return " (" + Untrusted(s) + ")"
+		return " (" + s + ")"
 	}
 	return ""
 }
@@ -312,7 +316,7 @@ func (r *run) pollStack(ctx context.Context, id string, events *eventStream, sta
 				events.broken = true
 				if !streamWarned {
 					streamWarned = true
-					r.log().Warningf("Not streaming stack events: %s", apiErrorMessage(err))
+					r.log().Warningf("Not streaming stack events: %s", fault.Message(err))
 				}
 			}
 			// The stack's own events carry its status: while they say the
@@ -325,7 +329,7 @@ func (r *run) pollStack(ctx context.Context, id string, events *eventStream, sta
 				continue
 			}
 		}
-		out, err := r.d.CFN.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(id)})
+		out, err := r.d.cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(id)})
 		described = r.d.now()
 		switch {
 		case isStackMissing(err):
@@ -333,7 +337,7 @@ func (r *run) pollStack(ctx context.Context, id string, events *eventStream, sta
 			return last, nil
 		case err != nil && transient(ctx, err):
 			p.throttled()
-			r.log().Debugf("Polling stack %s: %s; retrying", r.o.StackName, apiErrorMessage(err))
+			r.log().Debugf("Polling stack %s: %s; retrying", r.o.StackName, fault.Message(err))
 		case err != nil:
 			return last, wrapAWS(err, "polling stack %s", r.o.StackName)
 		case len(out.Stacks) == 0:
@@ -344,7 +348,7 @@ func (r *run) pollStack(ctx context.Context, id string, events *eventStream, sta
 			prev := last.StackStatus
 			last = out.Stacks[0]
 			if events == nil && last.StackStatus != prev && prev != "UNKNOWN" {
-				r.log().Infof("Stack %s: %s", r.o.StackName, Untrusted(string(last.StackStatus)))
+				r.log().Infof("Stack %s: %s", r.o.StackName, string(last.StackStatus))
 			}
 			done := !strings.HasSuffix(string(last.StackStatus), "_IN_PROGRESS")
 			if done && (started == nil || started(last)) {
@@ -452,7 +456,7 @@ func (r *run) parameters() []types.Parameter {
 		r.log().Infof("Parameters given: %s", strings.Join(given, ", "))
 	}
 	if len(kept) > 0 {
-		r.log().Infof("Parameters keeping their previous value: %s", Untrusted(strings.Join(kept, ", ")))
+		r.log().Infof("Parameters keeping their previous value: %s", strings.Join(kept, ", "))
 	}
 	return out
 }
@@ -461,12 +465,12 @@ func (r *run) parameters() []types.Parameter {
 // re-runs reuse the object, and returns its URL.
 func (r *run) upload(ctx context.Context) (string, error) {
 	o := r.o
-	if r.d.S3 == nil {
+	if r.d.o.S3 == nil {
 		return "", errors.New("uploading the template: no S3 client configured")
 	}
 	sum := sha256.Sum256([]byte(o.Template.Body))
 	key := path.Join(strings.Trim(o.S3Prefix, "/"), fmt.Sprintf("%s-%s.template", o.StackName, hex.EncodeToString(sum[:16])))
-	_, err := r.d.S3.PutObject(ctx, &s3.PutObjectInput{
+	_, err := r.d.o.S3.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:      aws.String(o.S3Bucket),
 		Key:         aws.String(key),
 		Body:        bytes.NewReader([]byte(o.Template.Body)),

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/fault"
 )
 
 // Poll schedule. CloudFormation has no push notification the action can
@@ -117,33 +119,12 @@ func transient(ctx context.Context, err error) bool {
 	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
 }
 
-// apiErrorCode returns the AWS error code of err, or "".
-func apiErrorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-// apiErrorMessage returns the AWS error text of err, made safe to print.
-func apiErrorMessage(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		if m := ae.ErrorMessage(); m != "" {
-			return Untrusted(m)
-		}
-		return Untrusted(ae.ErrorCode())
-	}
-	return Untrusted(err.Error())
-}
-
 // isStackMissing reports DescribeStacks' "Stack with id X does not exist".
 func isStackMissing(err error) bool {
-	return apiErrorCode(err) == "ValidationError" && strings.Contains(apiErrorMessage(err), "does not exist")
+	return fault.Code(err) == "ValidationError" && strings.Contains(fault.Message(err), "does not exist")
 }
 
 // isChangeSetMissing reports a change set that does not exist (any more).
 func isChangeSetMissing(err error) bool {
-	return apiErrorCode(err) == "ChangeSetNotFound" || apiErrorCode(err) == "ChangeSetNotFoundException"
+	return fault.Code(err) == "ChangeSetNotFound" || fault.Code(err) == "ChangeSetNotFoundException"
 }

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
@@ -49,14 +50,19 @@ func BenchmarkLoad(b *testing.B) {
 			}
 		}
 		get := func(name string) string { return in[name] }
-		env := func(key string) string { return tc.env[key] }
-		if _, err := config.Load(get, env); err != nil {
+		env := func(key string) string {
+			if key == "GITHUB_WORKSPACE" {
+				return "../.." // the repository, for examples/templates
+			}
+			return tc.env[key]
+		}
+		if _, err := config.Load(context.Background(), get, env); err != nil {
 			b.Fatalf("%s: %v", tc.name, err)
 		}
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := config.Load(get, env); err != nil {
+				if _, err := config.Load(context.Background(), get, env); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -79,7 +85,7 @@ func BenchmarkLoad_invalid(b *testing.B) {
 	env := func(string) string { return "" }
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := config.Load(get, env); err == nil {
+		if _, err := config.Load(context.Background(), get, env); err == nil {
 			b.Fatal("invalid inputs were accepted")
 		}
 	}

@@ -1,12 +1,37 @@
 package config
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/awsauth"
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
 )
+
+// load runs Load with a workspace of its own, so no test reads the
+// developer's files.
+func load(t *testing.T, in Getter, env Env, files map[string]string) (*Plan, error) {
+	t.Helper()
+	ws := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(ws, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := gha.ReadRunner(env)
+	r.Workspace.Root = ws
+	return Load(context.Background(), in, env, func(o *Options) { o.Runner = &r })
+}
 
 func getter(m map[string]string) Getter { return func(k string) string { return m[k] } }
 
@@ -38,26 +63,26 @@ func TestLoad_sources(t *testing.T) {
 		name   string
 		inputs map[string]string
 		env    Env
-		want   Source
+		want   awsauth.Source
 	}{
-		{"keys", keys(nil), noEnv, SourceKeys},
-		{"keys_win_over_oidc", keys(nil), oidcEnv, SourceKeys},
-		{"oidc", map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::123456789012:role/d"}, oidcEnv, SourceOIDC},
-		{"token_file", map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::123456789012:role/d", "web-identity-token-file": "t"}, oidcEnv, SourceTokenFile},
+		{"keys", keys(nil), noEnv, awsauth.SourceKeys},
+		{"keys_win_over_oidc", keys(nil), oidcEnv, awsauth.SourceKeys},
+		{"oidc", map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::123456789012:role/d"}, oidcEnv, awsauth.SourceOIDC},
+		{"token_file", map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::123456789012:role/d", "web-identity-token-file": "t"}, oidcEnv, awsauth.SourceTokenFile},
 		{"chaining", map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::123456789012:role/d", "role-chaining": "true"},
 			func(k string) string {
 				return map[string]string{"AWS_ACCESS_KEY_ID": "ASIA", "AWS_SECRET_ACCESS_KEY": "s"}[k]
-			}, SourceChaining},
+			}, awsauth.SourceChaining},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := Load(getter(tc.inputs), tc.env)
+			c, err := load(t, getter(tc.inputs), tc.env, map[string]string{"t": "token"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Source != tc.want {
-				t.Errorf("source = %v, want %v", c.Source, tc.want)
+			if c.Auth.Source != tc.want {
+				t.Errorf("source = %v, want %v", c.Auth.Source, tc.want)
 			}
 		})
 	}
@@ -65,7 +90,7 @@ func TestLoad_sources(t *testing.T) {
 
 func TestLoad_defaults(t *testing.T) {
 	t.Parallel()
-	c, err := Load(getter(keys(nil)), noEnv)
+	c, err := load(t, getter(keys(nil)), noEnv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,14 +100,14 @@ func TestLoad_defaults(t *testing.T) {
 		Attempts         int
 		OutputEnv, Skip  bool
 		RoleName, Deploy string
-	}{c.Duration, c.Audience, c.RetryMaxAttempts, c.OutputEnv, c.SkipSessionTagging, c.RoleName, ""}
+	}{c.Auth.Duration, c.Auth.Audience, c.Auth.MaxAttempts, c.Export.Env, c.Auth.SkipSessionTagging, c.Auth.RoleName, ""}
 	want := struct {
 		Duration         time.Duration
 		Audience         string
 		Attempts         int
 		OutputEnv, Skip  bool
 		RoleName, Deploy string
-	}{time.Hour, "sts.amazonaws.com", DefaultAttempts, true, false, "deploy", ""}
+	}{time.Hour, "sts.amazonaws.com", awsauth.DefaultAttempts, true, false, "deploy", ""}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("defaults (-want +got):\n%s", d)
 	}
@@ -154,7 +179,7 @@ func TestLoad_rejects_with_input_name_and_fix(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Load(getter(tc.inputs), tc.env)
+			_, err := load(t, getter(tc.inputs), tc.env, nil)
 			if err == nil {
 				t.Fatal("Load succeeded, want an error")
 			}
@@ -174,7 +199,7 @@ func TestLoad_rejects_with_input_name_and_fix(t *testing.T) {
 
 func TestLoad_reports_every_problem_at_once(t *testing.T) {
 	t.Parallel()
-	_, err := Load(getter(keys(map[string]string{"aws-region": "x", "role-duration-seconds": "1", "role-session-name": "!", "disable-retry": "maybe"})), noEnv)
+	_, err := load(t, getter(keys(map[string]string{"aws-region": "x", "role-duration-seconds": "1", "role-session-name": "!", "disable-retry": "maybe"})), noEnv, nil)
 	if err == nil {
 		t.Fatal("want an error")
 	}
@@ -185,12 +210,12 @@ func TestLoad_reports_every_problem_at_once(t *testing.T) {
 
 func TestLoad_web_identity_drops_custom_tags_with_warning(t *testing.T) {
 	t.Parallel()
-	c, err := Load(getter(map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::123456789012:role/d", "custom-tags": `{"A":"b"}`}), oidcEnv)
+	c, err := load(t, getter(map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::123456789012:role/d", "custom-tags": `{"A":"b"}`}), oidcEnv, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.CustomTags) != 0 || len(c.Warnings) != 1 {
-		t.Errorf("tags = %v, warnings = %v", c.CustomTags, c.Warnings)
+	if len(c.Auth.CustomTags) != 0 || len(c.Warnings) != 1 {
+		t.Errorf("tags = %v, warnings = %v", c.Auth.CustomTags, c.Warnings)
 	}
 }
 
@@ -206,11 +231,140 @@ func manyTags(n int) string {
 	return b.String() + "}"
 }
 
-func TestPartitionOf(t *testing.T) {
+const template = "Parameters:\n  Env:\n    Type: String\n  DBPassword:\n    Type: String\n    NoEcho: true\nResources: {}\n"
+
+func withDeploy(extra map[string]string) map[string]string {
+	m := keys(map[string]string{"stack-name": "app", "template": "infra/app.yaml", "cloudformation-role-arn": "arn:aws:iam::123456789012:role/cfn"})
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+func TestLoad_deploy_plan(t *testing.T) {
 	t.Parallel()
-	for region, want := range map[string]string{"us-east-1": "aws", "cn-north-1": "aws-cn", "us-gov-west-1": "aws-us-gov", "us-isob-east-1": "aws-iso-b", "us-iso-east-1": "aws-iso"} {
-		if got := PartitionOf(region); got != want {
-			t.Errorf("PartitionOf(%s) = %s, want %s", region, got, want)
-		}
+	p, err := load(t, getter(withDeploy(map[string]string{"parameter-overrides": "file://params.json", "tags": "team=web", "capabilities": "CAPABILITY_IAM,CAPABILITY_AUTO_EXPAND"})), noEnv,
+		map[string]string{"infra/app.yaml": template, "params.json": `{"Env":"prod"}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := p.Deploy
+	got := struct {
+		Declared     []string
+		Params, Caps []string
+		Session      string
+	}{d.Template.Parameters, []string{d.Parameters[0].Key + "=" + d.Parameters[0].Value}, d.Capabilities, p.Auth.SessionDiscriminator}
+	want := struct {
+		Declared     []string
+		Params, Caps []string
+		Session      string
+	}{[]string{"DBPassword", "Env"}, []string{"Env=prod"}, []string{"CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"}, "app-us-east-1"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+	if d.ChangeSetName == "" || d.ClientToken != d.ChangeSetName {
+		t.Errorf("change set %q, token %q", d.ChangeSetName, d.ClientToken)
+	}
+}
+
+// The workspace rule holds for every file input: the template, file://
+// parameter files and web-identity-token-file.
+func TestLoad_files_stay_in_the_workspace(t *testing.T) {
+	t.Parallel()
+	outside := filepath.Join(t.TempDir(), "secret.yaml")
+	if err := os.WriteFile(outside, []byte(template), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		inputs map[string]string
+		env    Env
+		link   string // a symlink "link" in the workspace pointing here
+		want   string
+	}{
+		{"template_dotdot", withDeploy(map[string]string{"template": "../secret.yaml"}), noEnv, "", "input template: \"../secret.yaml\" resolves to a file outside the workspace"},
+		{"template_absolute", withDeploy(map[string]string{"template": outside}), noEnv, "", "outside the workspace"},
+		{"template_symlink", withDeploy(map[string]string{"template": "link"}), noEnv, outside, "input template: \"link\" resolves to a file outside the workspace"},
+		{"template_proc", withDeploy(map[string]string{"template": "link"}), noEnv, "/proc/self/fd/1", "outside the workspace"},
+		{"param_file_outside", withDeploy(map[string]string{"parameter-overrides": "file://" + outside}), noEnv, "", "input parameter-overrides"},
+		{"token_file_symlink", map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::123456789012:role/d", "web-identity-token-file": "link"}, noEnv, outside, "input web-identity-token-file: \"link\" resolves to a file outside the workspace"},
+		{"template_missing", withDeploy(map[string]string{"template": "nope.yaml"}), noEnv, "", "input template: \"nope.yaml\" not found"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ws := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(ws, "infra"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(ws, "infra/app.yaml"), []byte(template), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if tc.link != "" {
+				if err := os.Symlink(tc.link, filepath.Join(ws, "link")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := gha.ReadRunner(tc.env)
+			r.Workspace.Root = ws
+			var read []string
+			_, err := Load(context.Background(), getter(tc.inputs), tc.env, func(o *Options) {
+				o.Runner = &r
+				o.ReadFile = func(p string) ([]byte, error) { read = append(read, p); return os.ReadFile(p) }
+			})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			for _, p := range read {
+				if !strings.HasPrefix(p, ws) {
+					t.Errorf("read %s outside the workspace", p)
+				}
+			}
+		})
+	}
+}
+
+func TestLoad_template_checks(t *testing.T) {
+	t.Parallel()
+	big := "Resources:\n  B:\n    Type: AWS::S3::Bucket\n" + strings.Repeat("# padding\n", 6000)
+	cases := []struct {
+		name   string
+		inputs map[string]string
+		files  map[string]string
+		want   string
+	}{
+		{"undeclared_override_named_not_valued", withDeploy(map[string]string{"parameter-overrides": "Nope=secret-value"}), map[string]string{"infra/app.yaml": template},
+			"input parameter-overrides: the template does not declare Nope (it declares: DBPassword, Env)"},
+		{"large_needs_bucket", withDeploy(nil), map[string]string{"infra/app.yaml": big}, "set s3-bucket"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := load(t, getter(tc.inputs), noEnv, tc.files)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "secret-value") {
+				t.Fatalf("err = %v, want %q without the value", err, tc.want)
+			}
+		})
+	}
+}
+
+// Template loading runs before any other deadline, so action-timeout-s
+// must bound it: a reader that never returns cannot hold the step.
+func TestLoad_action_timeout_bounds_template_loading(t *testing.T) {
+	t.Parallel()
+	block := make(chan struct{})
+	defer close(block)
+	ws := t.TempDir()
+	if err := os.WriteFile(filepath.Join(ws, "t.yaml"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := gha.ReadRunner(noEnv)
+	r.Workspace.Root = ws
+	_, err := Load(context.Background(), getter(keys(map[string]string{"stack-name": "app", "template": "t.yaml", "action-timeout-s": "1"})), noEnv, func(o *Options) {
+		o.Runner = &r
+		o.ReadFile = func(string) ([]byte, error) { <-block; return nil, nil }
+	})
+	if err == nil || !strings.Contains(err.Error(), "input template: \"t.yaml\" was still loading when action-timeout-s (1s) ran out") {
+		t.Fatalf("err = %v", err)
 	}
 }

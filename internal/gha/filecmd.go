@@ -87,7 +87,9 @@ func appendFile(name, path string, data []byte) (err error) {
 	if path == "" {
 		return fmt.Errorf("%s is not set: the action must run inside a GitHub Actions job (or set %s to an existing file)", name, name)
 	}
-	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0)
+	// O_NONBLOCK: a FIFO without a reader fails at once instead of
+	// blocking the step forever; regular files ignore the flag.
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("%s points to %s, which does not exist: the runner creates it, so run the action inside a GitHub Actions job (for a local run, create the file first)", name, path)

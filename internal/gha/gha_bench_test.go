@@ -85,7 +85,7 @@ func BenchmarkNeutralize(b *testing.B) {
 // BenchmarkLogInfof is one progress line through the masking log: format,
 // split, neutralise and write through go-githubactions.
 func BenchmarkLogInfof(b *testing.B) {
-	log := gha.NewLog(io.Discard, false)
+	log := gha.NewLog(io.Discard)
 	for _, kv := range credentialPairs[:3] {
 		log.Mask(kv.Value)
 	}

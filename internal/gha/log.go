@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	githubactions "github.com/sethvargo/go-githubactions"
 )
@@ -19,16 +20,14 @@ type Log struct {
 	mu     sync.Mutex
 	action *githubactions.Action
 	masked map[string]bool
-	debug  bool
 }
 
-// NewLog returns a Log writing to w. debug mirrors RUNNER_DEBUG / ACTIONS_STEP_DEBUG;
-// the runner hides ::debug:: lines itself, debug only says whether it will show them.
-func NewLog(w io.Writer, debug bool) *Log {
+// NewLog returns a Log writing to w. The runner hides ::debug:: lines unless
+// step debug is on, so the Log needs no debug flag of its own.
+func NewLog(w io.Writer) *Log {
 	return &Log{
 		action: githubactions.New(githubactions.WithWriter(&safeWriter{w: w})),
 		masked: map[string]bool{},
-		debug:  debug,
 	}
 }
 
@@ -52,43 +51,43 @@ func (l *Log) maskLocked(s string) {
 	l.action.AddMask(s)
 }
 
-// Infof prints a progress line. Every line of the result is neutralised, so
-// untrusted text (AWS messages, stack events) can never start a command.
+// Infof prints a progress line, one log line per line of the message, each
+// escaped: no caller has to remember that its text came from AWS.
 func (l *Log) Infof(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	msg := fmt.Sprintf(format, args...)
-	for _, line := range strings.Split(strings.ReplaceAll(msg, "\r", "\n"), "\n") {
+	for _, line := range strings.Split(fmt.Sprintf(format, args...), "\n") {
 		l.action.Infof("%s", Neutralize(line))
 	}
 }
 
-// Debugf prints a line shown only with step debug on. The library escapes the
-// message, so it stays one command.
+// Debugf prints a line shown only with step debug on. The message keeps its
+// line breaks (the library escapes them, so it stays one command); each line
+// is escaped.
 func (l *Log) Debugf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.action.Debugf("%s", fmt.Sprintf(format, args...))
+	l.action.Debugf("%s", neutralizeLines(fmt.Sprintf(format, args...)))
 }
 
-// Warningf prints a warning annotation.
+// Warningf prints a warning annotation, escaped like Debugf.
 func (l *Log) Warningf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.action.Warningf("%s", fmt.Sprintf(format, args...))
+	l.action.Warningf("%s", neutralizeLines(fmt.Sprintf(format, args...)))
 }
 
-// Errorf prints an error annotation.
+// Errorf prints an error annotation, escaped like Debugf.
 func (l *Log) Errorf(format string, args ...any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.action.Errorf("%s", fmt.Sprintf(format, args...))
+	l.action.Errorf("%s", neutralizeLines(fmt.Sprintf(format, args...)))
 }
 
 // Group opens a collapsible log group and returns the function that closes it.
 func (l *Log) Group(title string) (end func()) {
 	l.mu.Lock()
-	l.action.Group(title)
+	l.action.Group(Neutralize(title))
 	l.mu.Unlock()
 	var once sync.Once
 	return func() {
@@ -100,28 +99,53 @@ func (l *Log) Group(title string) (end func()) {
 	}
 }
 
-// DebugEnabled reports whether the runner shows debug lines.
-func (l *Log) DebugEnabled() bool { return l.debug }
-
-// Neutralize makes one line of text safe to print: the runner reads a line as a
-// command when it starts with "::" after trimming, and legacy "##[" commands
-// anywhere in it, and .NET's line reader also splits on a bare '\r'.
-func Neutralize(line string) string {
-	line = strings.Map(func(r rune) rune {
-		if r == '\t' {
-			return r
-		}
-		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
-			return '\uFFFD'
-		}
-		return r
-	}, line)
-	line = strings.ReplaceAll(line, "##[", "##\u00a0[")
-	trimmed := strings.TrimLeftFunc(line, func(r rune) bool { return unicode.IsSpace(r) || r == '\ufeff' })
-	if strings.HasPrefix(trimmed, "::") {
-		line = "\u00bb " + line
+// neutralizeLines escapes each line of a multi-line message.
+func neutralizeLines(msg string) string {
+	lines := strings.Split(msg, "\n")
+	for i, line := range lines {
+		lines[i] = Neutralize(line)
 	}
-	return line
+	return strings.Join(lines, "\n")
+}
+
+// Neutralize is the one escaper for text the log prints. It makes one line
+// safe whatever its source (AWS reasons, events, outputs, error messages):
+// control characters and line separators are escaped visibly (\r, \x1b,
+// \u2028, ...) because the runner's .NET reader also splits on them, invalid
+// UTF-8 bytes become \xNN, invisible format characters (bidi overrides,
+// zero-width) that can hide text are shown, "##[" (a legacy command anywhere
+// in a line) is broken up, and a leading "::" (after the white space the
+// runner trims) is broken up.
+func Neutralize(line string) string {
+	var b strings.Builder
+	b.Grow(len(line))
+	for i := 0; i < len(line); {
+		r, size := utf8.DecodeRuneInString(line[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, line[i])
+		case r == '\t':
+			b.WriteByte('\t')
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x80 && unicode.IsControl(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(line[i : i+size])
+		}
+		i += size
+	}
+	out := strings.ReplaceAll(b.String(), "##[", "## [")
+	trimmed := strings.TrimLeftFunc(out, unicode.IsSpace)
+	if strings.HasPrefix(trimmed, "::") {
+		lead := len(out) - len(trimmed)
+		out = out[:lead] + ": :" + trimmed[2:]
+	}
+	return out
 }
 
 // safeWriter swallows write errors: the library panics on them, and a closed

@@ -12,8 +12,18 @@ import (
 )
 
 // ErrNoIDTokenPermission says the runner gave the job no OIDC request variables.
-var ErrNoIDTokenPermission = errors.New("the job has no GitHub OIDC token: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set; " +
-	"add `permissions: id-token: write` to the workflow or job (pull requests from forks never get a token: use pull_request_target with care, or stored keys)")
+var ErrNoIDTokenPermission error = noPermissionError{}
+
+type noPermissionError struct{}
+
+func (noPermissionError) Error() string {
+	return "the job has no GitHub OIDC token: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set; " +
+		"add `permissions: id-token: write` to the workflow or job (pull requests from forks never get a token: use pull_request_target with care, or stored keys)"
+}
+
+// RetryableError tells retryers (the SDK's convention) that another attempt
+// cannot help.
+func (noPermissionError) RetryableError() bool { return false }
 
 // IDTokenClient fetches GitHub OIDC tokens (JWTs) from the runner.
 type IDTokenClient struct {
@@ -33,8 +43,9 @@ func (e *HTTPStatusError) Error() string {
 	return fmt.Sprintf("GitHub's OIDC token endpoint answered HTTP %d", e.StatusCode)
 }
 
-// Retryable reports whether a later attempt can succeed.
-func (e *HTTPStatusError) Retryable() bool {
+// RetryableError reports whether a later attempt can succeed, in the SDK
+// retryers' convention.
+func (e *HTTPStatusError) RetryableError() bool {
 	return e.StatusCode == http.StatusTooManyRequests || e.StatusCode == http.StatusRequestTimeout || e.StatusCode >= 500
 }
 

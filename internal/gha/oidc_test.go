@@ -52,8 +52,8 @@ func TestIDTokenClient_fetch(t *testing.T) {
 				t.Errorf("masked = %q", masked)
 			}
 			var se *HTTPStatusError
-			if errors.As(err, &se) && se.Retryable() != tc.retryable {
-				t.Errorf("retryable = %v", se.Retryable())
+			if errors.As(err, &se) && se.RetryableError() != tc.retryable {
+				t.Errorf("retryable = %v", se.RetryableError())
 			}
 		})
 	}

@@ -56,7 +56,7 @@ func FuzzConfigLoad(f *testing.F) {
 		}
 		get := func(name string) string { return strings.TrimSpace(inputs[name]) }
 
-		cfg, err := config.Load(get, getenv)
+		cfg, err := config.Load(context.Background(), get, getenv)
 		if err == nil {
 			if cfg == nil {
 				t.Fatal("Load returned neither a config nor an error")

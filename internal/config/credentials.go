@@ -1,0 +1,322 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/awsauth"
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
+)
+
+// loadCredentials builds the awsauth request from the credential inputs.
+func (l *loader) loadCredentials() {
+	a := &l.plan.Auth
+	a.Region = l.plan.Region
+	a.GitHub = awsauth.GitHub(l.o.Runner.Job)
+	role := l.get("role-to-assume")
+	l.loadSource(role)
+	l.loadRole(role)
+
+	a.Audience = l.get("audience")
+	if a.Audience == "" {
+		a.Audience = "sts.amazonaws.com"
+	} else if len(a.Audience) > 256 || strings.ContainsAny(a.Audience, " \t\r\n,") {
+		l.p.add("audience", "%s is not a valid OIDC audience; use sts.amazonaws.com (sts.amazonaws.com.cn in China)", show(a.Audience))
+	}
+	a.SessionName = l.get("role-session-name")
+	if a.SessionName != "" && !sessionNameRe.MatchString(a.SessionName) {
+		l.p.add("role-session-name", "%s must be 2-64 characters of letters, digits and +=,.@_- ; remove other characters or leave it empty for a unique default", show(a.SessionName))
+	}
+	l.loadDuration(l.get("role-duration-seconds"))
+	a.ExternalID = l.get("role-external-id")
+	if a.ExternalID != "" && !externalIDRe.MatchString(a.ExternalID) {
+		l.p.add("role-external-id", "must be 2-1224 characters of letters, digits and +=,.@:/_- (the value is not shown)")
+	}
+	a.SkipSessionTagging = l.boolean("role-skip-session-tagging", false)
+	l.loadTags(l.get("custom-tags"), l.get("transitive-tag-keys"))
+	l.loadPolicies(l.get("inline-session-policy"), l.get("managed-session-policies"))
+	a.MaskAccountID = l.boolean("mask-aws-account-id", false)
+	for _, id := range splitList(l.get("allowed-account-ids")) {
+		if !accountRe.MatchString(id) {
+			l.p.add("allowed-account-ids", "%s is not a 12-digit account id; list account ids separated by commas", show(id))
+			continue
+		}
+		a.AllowedAccountIDs = append(a.AllowedAccountIDs, id)
+	}
+	l.loadAttempts(l.get("retry-max-attempts"), l.boolean("disable-retry", false))
+	// action-timeout-s replaces the credential phase's own budget.
+	a.Budget.Total = l.plan.ActionTimeout
+	l.plan.STSEndpoint = parseURL(l.p, "sts-endpoint", l.get("sts-endpoint"))
+	if l.plan.STSEndpoint != nil {
+		a.STSEndpoint = l.plan.STSEndpoint.String()
+	}
+	l.plan.Proxy = parseURL(l.p, "http-proxy", l.get("http-proxy"))
+	l.checkSourceAndRole()
+}
+
+func (l *loader) loadSource(role string) {
+	a := &l.plan.Auth
+	k := awsauth.Keys{
+		AccessKeyID:     l.get("aws-access-key-id"),
+		SecretAccessKey: l.in("aws-secret-access-key"), // not trimmed: whitespace is a mistake we report
+		SessionToken:    l.get("aws-session-token"),
+	}
+	tokenFile := l.get("web-identity-token-file")
+	chaining := l.boolean("role-chaining", false)
+	unset := l.boolean("unset-current-credentials", false)
+	keys := k.AccessKeyID != "" || k.SecretAccessKey != ""
+	switch {
+	case keys && tokenFile != "":
+		l.p.add("web-identity-token-file", "cannot be combined with aws-access-key-id/aws-secret-access-key; use one credential source")
+	case keys && chaining:
+		l.p.add("role-chaining", "cannot be combined with aws-access-key-id/aws-secret-access-key: chaining uses the credentials already in the environment; remove one")
+	case chaining && tokenFile != "":
+		l.p.add("role-chaining", "cannot be combined with web-identity-token-file; use one credential source")
+	case chaining && unset:
+		l.p.add("role-chaining", "cannot be combined with unset-current-credentials: chaining needs the current credentials")
+	}
+	r := l.o.Runner
+	switch {
+	case keys:
+		a.Source = awsauth.SourceKeys
+		if k.AccessKeyID == "" {
+			l.p.add("aws-access-key-id", "is missing while aws-secret-access-key is set; set both from your secrets")
+		} else if !accessKeyRe.MatchString(k.AccessKeyID) {
+			l.p.add("aws-access-key-id", "is not an access key id (16-128 upper-case letters and digits, e.g. AKIA...); check the secret holds the key id, without spaces or quotes")
+		}
+		if k.SecretAccessKey == "" {
+			l.p.add("aws-secret-access-key", "is missing while aws-access-key-id is set; set both from your secrets")
+		} else if strings.TrimSpace(k.SecretAccessKey) != k.SecretAccessKey || strings.ContainsAny(k.SecretAccessKey, "\r\n\t ") {
+			l.p.add("aws-secret-access-key", "contains whitespace or a line break (a common copy-paste mistake); store the secret again without it")
+		} else if len(k.SecretAccessKey) < 16 {
+			l.p.add("aws-secret-access-key", "is too short to be a secret access key; check the secret")
+		}
+		a.Keys = k
+	case tokenFile != "":
+		a.Source = awsauth.SourceTokenFile
+		a.TokenFile = l.resolve("web-identity-token-file", tokenFile)
+	case chaining:
+		a.Source = awsauth.SourceChaining
+		a.Keys = awsauth.Keys{AccessKeyID: l.env("AWS_ACCESS_KEY_ID"), SecretAccessKey: l.env("AWS_SECRET_ACCESS_KEY"), SessionToken: l.env("AWS_SESSION_TOKEN")}
+		if a.Keys.AccessKeyID == "" || a.Keys.SecretAccessKey == "" {
+			l.p.add("role-chaining", "is true but the environment has no AWS credentials; run a credentials step before this one (or use this action's stored keys or OIDC)")
+		}
+	case role != "" && r.IDTokenURL != "" && r.IDTokenToken != "":
+		a.Source = awsauth.SourceOIDC
+	case role != "":
+		l.p.add("role-to-assume", "needs a credential source: the job has no GitHub OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set). "+
+			"Add `permissions: id-token: write` to the workflow or job, or pass aws-access-key-id/aws-secret-access-key. Pull requests from forks never get an OIDC token")
+	default:
+		l.p.add("role-to-assume", "is required unless you pass aws-access-key-id/aws-secret-access-key: set it to the deploy role ARN, e.g. arn:aws:iam::123456789012:role/deploy")
+	}
+	if k.SessionToken != "" && a.Source != awsauth.SourceKeys && a.Source != awsauth.SourceChaining {
+		l.p.add("aws-session-token", "is only used with aws-access-key-id/aws-secret-access-key; remove it")
+	}
+}
+
+// resolve applies the workspace rule to a file input and returns its real
+// path, or "" after reporting the problem.
+func (l *loader) resolve(input, p string) string {
+	real, err := l.o.Runner.Workspace.Resolve(p)
+	switch {
+	case err == nil:
+		return real
+	case errors.Is(err, gha.ErrOutsideWorkspace):
+		l.p.add(input, "%s resolves to a file outside the workspace (%s); give a path inside the repository (symbolic links are followed)", show(p), err)
+	case errors.Is(err, fs.ErrNotExist):
+		l.p.add(input, "%s not found: paths are relative to the repository root (GITHUB_WORKSPACE); check it out first (actions/checkout), or create it in an earlier step", show(p))
+	default:
+		l.p.add(input, "%s: %v", show(p), err)
+	}
+	return ""
+}
+
+func (l *loader) loadRole(role string) {
+	a := &l.plan.Auth
+	if role == "" {
+		return
+	}
+	if strings.HasPrefix(role, "arn:") {
+		m := roleARNRe.FindStringSubmatch(role)
+		if m == nil || len(m[4]) > 64 || len(role) > 2048 {
+			l.p.add("role-to-assume", "%s is not an IAM role ARN: %s", show(role), explainARN(role))
+			return
+		}
+		a.RoleARN, a.RoleName = role, m[4]
+		if l.regionValid() && m[1] != awsauth.PartitionOf(l.plan.Region) {
+			l.p.add("role-to-assume", "is in partition %s but aws-region %s is in partition %s; use a role and region of the same partition", m[1], l.plan.Region, awsauth.PartitionOf(l.plan.Region))
+		}
+		return
+	}
+	if !roleNameRe.MatchString(role) {
+		l.p.add("role-to-assume", "%s is neither a role ARN nor a role name; use arn:aws:iam::ACCOUNT:role/NAME", show(role))
+		return
+	}
+	a.RoleName = role
+}
+
+// explainARN says which part of an ARN is wrong, to save the user a round trip.
+func explainARN(s string) string {
+	m := anyARNRe.FindStringSubmatch(s)
+	if m == nil {
+		return "an ARN has six colon-separated parts: arn:PARTITION:iam::ACCOUNT:role/NAME"
+	}
+	part, svc, region, acct, res := m[1], m[2], m[3], m[4], m[5]
+	switch {
+	case !partitionRe.MatchString(part):
+		return fmt.Sprintf("partition %s is unknown; use aws (or aws-cn, aws-us-gov)", show(part))
+	case svc == "sts" && strings.HasPrefix(res, "assumed-role/"):
+		return "that is an assumed-role session ARN; use the role's ARN arn:aws:iam::ACCOUNT:role/NAME"
+	case svc != "iam":
+		return fmt.Sprintf("service %s must be iam", show(svc))
+	case region != "":
+		return "IAM ARNs have no region: use arn:aws:iam::ACCOUNT:role/NAME (two colons after iam)"
+	case !accountRe.MatchString(acct):
+		return fmt.Sprintf("account %s must be exactly 12 digits", show(acct))
+	case strings.HasPrefix(res, "user/"):
+		return "that is an IAM user; role-to-assume needs the deploy role's ARN (the user's keys go in aws-access-key-id/aws-secret-access-key)"
+	case !strings.HasPrefix(res, "role/"):
+		return fmt.Sprintf("resource %s must start with role/", show(res))
+	default:
+		return "the role name must be 1-64 characters of letters, digits and +=,.@_-"
+	}
+}
+
+func (l *loader) loadDuration(v string) {
+	a := &l.plan.Auth
+	a.Duration = time.Hour
+	if v == "" {
+		return
+	}
+	n, ok := wholeNumber(v)
+	if !ok {
+		l.p.add("role-duration-seconds", "%s is not a whole number of seconds; write e.g. 3600 for one hour", show(v))
+		return
+	}
+	d := time.Duration(n) * time.Second
+	if d < awsauth.MinDuration || d > awsauth.MaxDuration {
+		l.p.add("role-duration-seconds", "%d is out of range: STS accepts 900 to 43200 seconds (and at most the role's maximum session duration)", n)
+		return
+	}
+	a.Duration = d
+}
+
+func (l *loader) loadTags(custom, transitive string) {
+	a := &l.plan.Auth
+	if custom != "" {
+		dec := json.NewDecoder(strings.NewReader(custom))
+		dec.UseNumber()
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			l.p.add("custom-tags", "is not a JSON object; write e.g. {\"Team\":\"payments\",\"CostCenter\":\"42\"}")
+		} else {
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				v := fmt.Sprint(m[k])
+				switch {
+				case !tagKeyRe.MatchString(k):
+					l.p.add("custom-tags", "key %s must be 1-128 letters, digits, spaces or _.:/=+-@", show(k))
+				case strings.HasPrefix(strings.ToLower(k), "aws:"):
+					l.p.add("custom-tags", "key %s uses the reserved aws: prefix; rename it", show(k))
+				case !tagValueRe.MatchString(v):
+					l.p.add("custom-tags", "value of %s must be at most 256 letters, digits, spaces or _.:/=+-@", show(k))
+				default:
+					a.CustomTags = append(a.CustomTags, awsauth.Tag{Key: k, Value: v})
+				}
+			}
+			if own := awsauth.RequiredTagCount(); len(m) > awsauth.MaxSessionTags-own {
+				l.p.add("custom-tags", "has %d tags; STS allows %d session tags and the action sends %d of its own; remove some or set role-skip-session-tagging", len(m), awsauth.MaxSessionTags, own)
+			}
+		}
+	}
+	for _, k := range splitList(transitive) {
+		if !tagKeyRe.MatchString(k) {
+			l.p.add("transitive-tag-keys", "key %s must be 1-128 letters, digits, spaces or _.:/=+-@", show(k))
+			continue
+		}
+		a.TransitiveTagKeys = append(a.TransitiveTagKeys, k)
+	}
+	if len(a.TransitiveTagKeys) > awsauth.MaxSessionTags {
+		l.p.add("transitive-tag-keys", "has %d keys; STS allows at most %d", len(a.TransitiveTagKeys), awsauth.MaxSessionTags)
+	}
+}
+
+func (l *loader) loadPolicies(inline, managed string) {
+	a := &l.plan.Auth
+	if inline != "" {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, []byte(inline)); err != nil || !strings.HasPrefix(buf.String(), "{") {
+			l.p.add("inline-session-policy", "is not a JSON policy document; write e.g. {\"Version\":\"2012-10-17\",\"Statement\":[...]}")
+		} else {
+			a.InlinePolicy = buf.String()
+			if n := utf8.RuneCountInString(a.InlinePolicy); n > awsauth.MaxPolicyChars {
+				l.p.add("inline-session-policy", "is %d characters after removing whitespace; STS allows %d; move statements to a managed policy and list it in managed-session-policies", n, awsauth.MaxPolicyChars)
+			}
+			for _, r := range a.InlinePolicy {
+				if r > 0xff {
+					l.p.add("inline-session-policy", "contains %q; STS accepts only Latin-1 characters in session policies", r)
+					break
+				}
+			}
+		}
+	}
+	for _, arn := range splitList(managed) {
+		if !policyARNRe.MatchString(arn) {
+			l.p.add("managed-session-policies", "%s is not an IAM policy ARN (arn:aws:iam::ACCOUNT:policy/NAME or arn:aws:iam::aws:policy/NAME)", show(arn))
+			continue
+		}
+		a.ManagedPolicies = append(a.ManagedPolicies, arn)
+	}
+	if len(a.ManagedPolicies) > awsauth.MaxPolicyARNs {
+		l.p.add("managed-session-policies", "lists %d policies; STS allows at most %d", len(a.ManagedPolicies), awsauth.MaxPolicyARNs)
+	}
+}
+
+func (l *loader) loadAttempts(attempts string, disable bool) {
+	a := &l.plan.Auth
+	a.MaxAttempts = awsauth.DefaultAttempts
+	if attempts != "" {
+		n, ok := wholeNumber(attempts)
+		if !ok || n < 1 || n > 20 {
+			l.p.add("retry-max-attempts", "%s must be a whole number from 1 to 20", show(attempts))
+		} else {
+			a.MaxAttempts = n
+		}
+	}
+	if disable {
+		a.MaxAttempts = 1
+	}
+}
+
+func (l *loader) checkSourceAndRole() {
+	a := &l.plan.Auth
+	if a.RoleARN == "" && a.RoleName != "" && a.Source.WebIdentity() {
+		l.p.add("role-to-assume", "is a bare role name; with OIDC there is no source account to resolve it in. Use the full ARN arn:aws:iam::ACCOUNT:role/%s", a.RoleName)
+	}
+	if a.Source == awsauth.SourceChaining && a.Duration > awsauth.MaxChainDuration {
+		l.p.add("role-duration-seconds", "%d exceeds the 1 hour limit of role chaining; set it to 3600 or less", int(a.Duration/time.Second))
+	}
+	if a.RoleName == "" {
+		return // keys with no role are exported as they are
+	}
+	if a.Source.WebIdentity() {
+		if len(a.CustomTags) > 0 {
+			l.plan.Warnings = append(l.plan.Warnings, "custom-tags are ignored with web identity: AssumeRoleWithWebIdentity takes no session tags (put them in the token's claims instead)")
+			a.CustomTags = nil
+		}
+		if a.ExternalID != "" {
+			l.plan.Warnings = append(l.plan.Warnings, "role-external-id is ignored with web identity: AssumeRoleWithWebIdentity has no ExternalId")
+		}
+	}
+}
