@@ -14,8 +14,8 @@ import (
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/awsauth"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerfile"
 )
 
 // deps runs the app in-process (so the race detector sees it) against srv.
@@ -46,13 +46,13 @@ func deps(t *testing.T, srv *fakeaws.Server, env map[string]string, stdout *byte
 	}
 }
 
-func read(t *testing.T, p string) []gha.KV {
+func read(t *testing.T, p string) []runnerfile.KV {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv, err := gha.ParseEnvFile(string(b))
+	kv, err := runnerfile.Parse(string(b))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerfile"
 )
 
 // Build compiles the action at root into dir as the Dockerfile does
@@ -146,15 +146,7 @@ func (s *Step) Run(ctx context.Context, inputs map[string]string) (Result, error
 // Parse reads a file command back exactly as the runner would; an error
 // means the runner would fail the step.
 func Parse(raw string) (map[string]string, error) {
-	kvs, err := gha.ParseEnvFile(raw)
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]string{}
-	for _, kv := range kvs {
-		m[kv.Key] = kv.Value
-	}
-	return m, nil
+	return runnerfile.Map(raw)
 }
 
 // RunTests builds the action once into a temporary directory, stores its

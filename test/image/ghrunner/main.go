@@ -19,7 +19,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerfile"
 )
 
 // errMissing is reported (exit status 3) when a file command does not set a name.
@@ -70,12 +70,12 @@ func run(args []string, stdout io.Writer) error {
 	}
 }
 
-func parseFile(path string) ([]gha.KV, error) {
+func parseFile(path string) ([]runnerfile.KV, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	pairs, err := gha.ParseEnvFile(string(b))
+	pairs, err := runnerfile.Parse(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("parsing %s as the runner would: %w", path, err)
 	}
