@@ -1,5 +1,5 @@
 // Package actionrun runs the compiled action the way GitHub's runner runs a
-// Docker action: inputs as INPUT_<NAME> variables with hyphens kept, the
+// Docker action: inputs as INPUT_<NAME> variables (InputVar), the
 // file commands as existing files named by GITHUB_ENV, GITHUB_OUTPUT and
 // GITHUB_STEP_SUMMARY, and a workspace. The end-to-end tests, the hardening
 // suite and the sandbox share it.
@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -110,9 +109,7 @@ func (s *Step) Command(ctx context.Context, inputs map[string]string) *exec.Cmd 
 	for k, v := range s.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	for k, v := range inputs {
-		cmd.Env = append(cmd.Env, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
+	cmd.Env = append(cmd.Env, InputEnv(inputs)...)
 	return cmd
 }
 

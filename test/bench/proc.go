@@ -125,14 +125,11 @@ func (j *job) hasCredentials() bool {
 	return err == nil && m["AWS_ACCESS_KEY_ID"] != "" && m["AWS_SESSION_TOKEN"] != ""
 }
 
-// actionCommand runs the action binary with inputs as INPUT_<NAME>, hyphens
-// kept, exactly as the runner passes them to a Docker action.
+// actionCommand runs the action binary with inputs encoded by actionrun,
+// exactly as the runner passes them to a Docker action.
 func actionCommand(bin string, j *job, env, inputs map[string]string, timeout time.Duration) command {
 	c := command{Path: bin, Dir: j.Workspace, Timeout: timeout}
-	c.Env = environ(env)
-	for k, v := range inputs {
-		c.Env = append(c.Env, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
+	c.Env = append(environ(env), actionrun.InputEnv(inputs)...)
 	return c
 }
 

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerfile"
 )
 
@@ -84,7 +85,7 @@ func parseFile(path string) ([]runnerfile.KV, error) {
 
 // inputs prints what the runner's AddInputsToEnvironment passes to the
 // container: every input declared in action.yml, with its default unless
-// given, under INPUT_ + the upper-cased name (spaces become '_', hyphens stay).
+// given, under the variable actionrun.InputVar names (the runner's rule).
 // An input that action.yml does not declare is an error here; the runner only
 // warns, but in a test it is a typo.
 func inputs(actionYML string, given []string, stdout io.Writer) error {
@@ -110,7 +111,7 @@ func inputs(actionYML string, given []string, stdout io.Writer) error {
 	}
 	w := bufio.NewWriter(stdout)
 	for _, name := range order {
-		fmt.Fprintf(w, "INPUT_%s=%s\x00", strings.ToUpper(strings.ReplaceAll(name, " ", "_")), values[name])
+		fmt.Fprintf(w, "%s=%s\x00", actionrun.InputVar(name), values[name])
 	}
 	return w.Flush()
 }
