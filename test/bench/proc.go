@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerfile"
 )
 
 // proc is one finished child process.
@@ -112,7 +113,7 @@ func (j *job) exported() (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := actionrun.Parse(string(b))
+	m, err := runnerfile.Map(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("the runner would reject GITHUB_ENV: %w", err)
 	}
