@@ -13,8 +13,8 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/fault"
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerfile"
 )
 
 // deps runs the app in-process (so the race detector sees it) against srv.
@@ -45,13 +45,13 @@ func deps(t *testing.T, srv *fakeaws.Server, env map[string]string, stdout *byte
 	}
 }
 
-func read(t *testing.T, p string) []gha.KV {
+func read(t *testing.T, p string) []runnerfile.KV {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv, err := gha.ParseEnvFile(string(b))
+	kv, err := runnerfile.Parse(string(b))
 	if err != nil {
 		t.Fatal(err)
 	}

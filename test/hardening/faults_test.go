@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecfn"
 )
@@ -28,7 +29,7 @@ type faultCase struct {
 	// one token request per attempt).
 	oidc     bool
 	min, max time.Duration
-	check    func(t *testing.T, w *world, r result)
+	check    func(t *testing.T, w *world, r actionrun.Result)
 }
 
 const (
@@ -44,7 +45,7 @@ func cfnThrottle(action string, times int) faultCase {
 	return faultCase{
 		name: "cfn_throttling_" + action, inputs: deployInputs(nil), world: quickStack,
 		setup: func(w *world) { w.cfn.Throttle(action, times) }, ok: true, max: 45 * time.Second,
-		check: func(t *testing.T, w *world, r result) {
+		check: func(t *testing.T, w *world, r actionrun.Result) {
 			throttled, total := 0, 0
 			for _, c := range w.cfn.CallsTo(action) {
 				total++
@@ -100,7 +101,7 @@ func faultCases() []faultCase {
 			action: "AssumeRole", attempts: 1, max: 5 * time.Second, log: []string{"STS is not activated in " + region}},
 		{name: "sts_packed_policy_too_large_then_fewer_tags", inputs: ki(nil), setup: stsFault("AssumeRole", fakeaws.Fault{Times: 1, Code: "PackedPolicyTooLarge"}),
 			ok: true, action: "AssumeRole", attempts: 2, max: 5 * time.Second, log: []string{"retrying once without the optional tags"},
-			check: func(t *testing.T, w *world, r result) {
+			check: func(t *testing.T, w *world, r actionrun.Result) {
 				var tags []int
 				for _, q := range w.sts.Requests() {
 					if q.Action == "AssumeRole" {
@@ -126,14 +127,14 @@ func faultCases() []faultCase {
 		// GitHub's OIDC token endpoint.
 		{name: "oidc_500", inputs: oi(nil), setup: stsFault(oidcToken, fakeaws.Fault{Times: 1, Status: http.StatusInternalServerError}),
 			ok: true, action: oidcToken, attempts: 2, max: 15 * time.Second,
-			check: func(t *testing.T, w *world, r result) {
+			check: func(t *testing.T, w *world, r actionrun.Result) {
 				if n := w.sts.Count("sts", webIdentity); n != 1 {
 					t.Errorf("%d AssumeRoleWithWebIdentity calls, want 1", n)
 				}
 			}},
 		{name: "oidc_401", inputs: oi(nil), setup: stsFault(oidcToken, fakeaws.Fault{Times: 1, Status: http.StatusUnauthorized}),
 			action: oidcToken, attempts: 1, max: 5 * time.Second, log: []string{"HTTP 401", "id-token: write"},
-			check: func(t *testing.T, w *world, r result) {
+			check: func(t *testing.T, w *world, r actionrun.Result) {
 				if n := w.sts.Count("sts", ""); n != 0 {
 					t.Errorf("%d STS calls after the token endpoint refused", n)
 				}
@@ -141,7 +142,7 @@ func faultCases() []faultCase {
 		// Like @actions/core, an answer without a token is not retried.
 		{name: "oidc_empty_value", inputs: oi(nil), setup: stsFault(oidcToken, fakeaws.Fault{Times: 1, Body: `{"value":""}`}),
 			action: oidcToken, attempts: 1, max: 5 * time.Second, log: []string{"answered an empty token", "re-run the job"},
-			check: func(t *testing.T, w *world, r result) {
+			check: func(t *testing.T, w *world, r actionrun.Result) {
 				if n := w.sts.Count("sts", ""); n != 0 {
 					t.Errorf("%d STS calls without a token", n)
 				}
@@ -168,7 +169,7 @@ func faultCases() []faultCase {
 		{name: "cfn_change_set_stuck_create_pending", inputs: deployInputs(map[string]string{"timeout-in-minutes": "1"}),
 			world: worldOpts{script: fakecfn.Script{StuckChangeSet: true}},
 			min:   time.Minute, max: 80 * time.Second, log: []string{"still CREATE_PENDING after the 1m0s timeout", "raise timeout-in-minutes"},
-			check: func(t *testing.T, w *world, r result) {
+			check: func(t *testing.T, w *world, r actionrun.Result) {
 				if n := w.cfn.CallCount("DeleteChangeSet"); n != 1 {
 					t.Errorf("%d DeleteChangeSet calls; the stuck change set must be cleaned up once", n)
 				}
@@ -185,7 +186,7 @@ func faultCases() []faultCase {
 			min:   time.Minute, max: 80 * time.Second, log: []string{"still CREATE_IN_PROGRESS after the 1m0s timeout"}},
 		{name: "cfn_describe_stack_events_paging", inputs: deployInputs(nil),
 			world: worldOpts{pageSize: 2, script: quickStack.script}, ok: true, max: 30 * time.Second,
-			check: func(t *testing.T, w *world, r result) {
+			check: func(t *testing.T, w *world, r actionrun.Result) {
 				paged := 0
 				for _, c := range w.cfn.CallsTo("DescribeStackEvents") {
 					if c.Param("NextToken") != "" {
@@ -197,7 +198,7 @@ func faultCases() []faultCase {
 				}
 				for _, id := range []string{"Topic", "Queue", "Bucket"} {
 					n := 0
-					for _, l := range lines(r.stdout) {
+					for _, l := range actionrun.LogLines(r.Stdout) {
 						if strings.Contains(l, "CREATE_COMPLETE") && strings.Contains(l, " "+id) && strings.HasSuffix(strings.TrimSpace(l), id) {
 							n++
 						}
@@ -228,22 +229,18 @@ func TestFaults(t *testing.T) {
 				for k, v := range mode.env {
 					j.Env[k] = v
 				}
-				r := j.run(tc.inputs)
-				switch {
-				case tc.ok && r.code != 0:
-					t.Fatalf("want success after the fault\n%s", r.dump())
-				case !tc.ok && r.code != 1:
-					t.Fatalf("want exit code 1\n%s", r.dump())
-				}
-				if !tc.ok {
-					r.unchanged(t)
-					if n := len(r.errorLines()); n != 1 {
-						t.Errorf("%d error annotations, want 1\n%s", n, r.dump())
+				r := j.Run(tc.inputs)
+				if tc.ok {
+					r.MustSucceed(t)
+				} else {
+					r.MustFail(t)
+					if n := len(r.ErrorLines()); n != 1 {
+						t.Errorf("%d error annotations, want 1\n%s", n, r.Dump())
 					}
 				}
 				for _, want := range tc.log {
-					if !strings.Contains(strings.Join(append(r.errorLines(), r.stdout), "\n"), want) {
-						t.Errorf("log lacks %q\n%s", want, r.dump())
+					if !strings.Contains(strings.Join(append(r.ErrorLines(), r.Stdout), "\n"), want) {
+						t.Errorf("log lacks %q\n%s", want, r.Dump())
 					}
 				}
 				if tc.attempts > 0 {
@@ -252,7 +249,7 @@ func TestFaults(t *testing.T) {
 						service = "oidc"
 					}
 					if n := w.sts.Count(service, tc.action); n != tc.attempts {
-						t.Errorf("%d %s attempts, want %d\n%s", n, tc.action, tc.attempts, r.dump())
+						t.Errorf("%d %s attempts, want %d\n%s", n, tc.action, tc.attempts, r.Dump())
 					}
 				}
 				if tc.oidc {
@@ -261,15 +258,15 @@ func TestFaults(t *testing.T) {
 						t.Errorf("tokens not fresh per attempt: %d token requests, jtis %q", n, jtis)
 					}
 				}
-				if r.elapsed < tc.min || (tc.max > 0 && r.elapsed > tc.max) {
-					t.Errorf("took %s, want between %s and %s", r.elapsed.Round(time.Millisecond), tc.min, tc.max)
+				if r.Elapsed < tc.min || (tc.max > 0 && r.Elapsed > tc.max) {
+					t.Errorf("took %s, want between %s and %s", r.Elapsed.Round(time.Millisecond), tc.min, tc.max)
 				}
 				if tc.check != nil {
 					tc.check(t, w, r)
 				}
 				var issued []string
 				if tc.ok {
-					env := parse(t, "GITHUB_ENV", r.envRaw)
+					env := r.Env
 					issued = append(issued, env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env["AWS_SESSION_TOKEN"])
 				}
 				checkSecrets(t, r, mode.env != nil, issued...)

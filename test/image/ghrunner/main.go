@@ -19,7 +19,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerfile"
 )
 
 // errMissing is reported (exit status 3) when a file command does not set a name.
@@ -70,12 +71,12 @@ func run(args []string, stdout io.Writer) error {
 	}
 }
 
-func parseFile(path string) ([]gha.KV, error) {
+func parseFile(path string) ([]runnerfile.KV, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	pairs, err := gha.ParseEnvFile(string(b))
+	pairs, err := runnerfile.Parse(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("parsing %s as the runner would: %w", path, err)
 	}
@@ -84,7 +85,7 @@ func parseFile(path string) ([]gha.KV, error) {
 
 // inputs prints what the runner's AddInputsToEnvironment passes to the
 // container: every input declared in action.yml, with its default unless
-// given, under INPUT_ + the upper-cased name (spaces become '_', hyphens stay).
+// given, under the variable actionrun.InputVar names (the runner's rule).
 // An input that action.yml does not declare is an error here; the runner only
 // warns, but in a test it is a typo.
 func inputs(actionYML string, given []string, stdout io.Writer) error {
@@ -110,7 +111,7 @@ func inputs(actionYML string, given []string, stdout io.Writer) error {
 	}
 	w := bufio.NewWriter(stdout)
 	for _, name := range order {
-		fmt.Fprintf(w, "INPUT_%s=%s\x00", strings.ToUpper(strings.ReplaceAll(name, " ", "_")), values[name])
+		fmt.Fprintf(w, "%s=%s\x00", actionrun.InputVar(name), values[name])
 	}
 	return w.Flush()
 }
