@@ -176,8 +176,7 @@ func (r *run) deleteChangeSet(ctx context.Context, what string) {
 	if r.csID == "" {
 		return // CloudFormation refused to create it; nothing to delete
 	}
-	_, err := r.d.cfn.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
-	if err != nil && !isChangeSetMissing(err) {
+	if err := r.deleteChangeSetCall(ctx, r.deadline); err != nil {
 		r.log().Warningf("Could not delete the %s change set %s: %s", what, r.o.ChangeSetName, fault.Message(err))
 		return
 	}
@@ -219,11 +218,13 @@ func (r *run) execute(ctx context.Context) error {
 		ChangeSetName:   aws.String(r.csID),
 		StackName:       r.stackRef(),
 		DisableRollback: aws.Bool(o.DisableRollback),
+		// Unique to this run and change set (a token derived from a fixed
+		// change-set-name could make a later run's execution look like a
+		// retry), and the same on every attempt.
+		ClientRequestToken: aws.String(r.executeToken()),
 	}
-	// No ClientRequestToken: a token reused with a fixed change-set-name
-	// across runs could make a later execution look like a retry.
 	execStart := r.d.now()
-	if _, err := r.d.cfn.ExecuteChangeSet(ctx, in); err != nil {
+	if err := r.executeChangeSet(ctx, in); err != nil {
 		return wrapAWS(err, "executing change set %s", o.ChangeSetName)
 	}
 	r.csSettled = true
@@ -264,9 +265,12 @@ func (r *run) execute(ctx context.Context) error {
 }
 
 func (r *run) protect(ctx context.Context) error {
-	_, err := r.d.cfn.UpdateTerminationProtection(ctx, &cloudformation.UpdateTerminationProtectionInput{
-		StackName:                   aws.String(r.stackID),
-		EnableTerminationProtection: aws.Bool(true),
+	err := r.mutate(ctx, "UpdateTerminationProtection", r.deadline, func(int) error {
+		_, err := r.d.cfn.UpdateTerminationProtection(ctx, &cloudformation.UpdateTerminationProtectionInput{
+			StackName:                   aws.String(r.stackID),
+			EnableTerminationProtection: aws.Bool(true),
+		}, noSDKRetry)
+		return err
 	})
 	if err != nil {
 		return wrapAWS(err, "enabling termination protection on stack %s (the deploy role needs cloudformation:UpdateTerminationProtection)", r.o.StackName)
@@ -341,8 +345,8 @@ func (r *run) cleanUp(ctx, hard context.Context, err error) error {
 	var notes []string
 	if r.csID != "" && !r.csSettled {
 		r.csSettled = true
-		_, derr := r.d.cfn.DeleteChangeSet(bg, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
-		if derr != nil && !isChangeSetMissing(derr) {
+		// Its own budget: the deploy deadline may be what stopped the run.
+		if derr := r.deleteChangeSetCall(bg, r.d.now().Add(cleanupTimeout)); derr != nil {
 			notes = append(notes, fmt.Sprintf("could not delete the unexecuted change set %s: %s", r.o.ChangeSetName, fault.Message(derr)))
 		} else {
 			notes = append(notes, fmt.Sprintf("deleted the unexecuted change set %s", r.o.ChangeSetName))

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -89,12 +90,26 @@ func NewDeployer(api API, log Logger, optFns ...func(*DeployerOptions)) *Deploye
 }
 
 // NewRetryer is the retryer for the CloudFormation and S3 clients: the SDK's
-// standard classification and jittered backoff, a few attempts, since the
-// waits re-poll anyway.
+// standard classification and jittered backoff for a few quick retries of
+// connection errors and server faults, but not of throttling. A throttled
+// call comes back to the deployer at once, which paces it with the deploy's
+// own clock: polls slow down (poller) and mutating calls back off with a
+// longer, bounded budget (mutate). Retrying throttling in the SDK as well
+// would multiply the calls of every tick exactly when the account's rate
+// limit is exhausted. The SDK's client-side retry quota is off: the
+// deployer's loops are bounded by themselves, and a quota spent by polls
+// would otherwise fail a CreateChangeSet outright.
 func NewRetryer() aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
-		o.MaxAttempts = 5
-		o.MaxBackoff = 5 * time.Second
+		o.MaxAttempts = 3
+		o.MaxBackoff = 2 * time.Second
+		o.RateLimiter = ratelimit.None
+		o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			if isThrottle(err) {
+				return aws.FalseTernary
+			}
+			return aws.UnknownTernary
+		})}, o.Retryables...)
 	})
 }
 
@@ -130,8 +145,12 @@ type Options struct {
 	// Timeout bounds the whole deploy, waits included; zero means
 	// DefaultTimeout. Exceeding it is an error.
 	Timeout time.Duration
-	// S3Bucket and S3Prefix receive templates over MaxTemplateBodySize.
+	// S3Bucket and S3Prefix receive templates over MaxTemplateBodySize;
+	// S3Prefix must pass ValidS3Prefix.
 	S3Bucket, S3Prefix string
+	// BucketOwner is the account that must own S3Bucket (the deploy role's),
+	// sent as PutObject's ExpectedBucketOwner; empty sends none.
+	BucketOwner string
 	// ChangeSetName must be unique for the stack; see DefaultChangeSetName.
 	ChangeSetName string
 	// ClientToken, when set, is CreateChangeSet's idempotency token.

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -37,6 +35,10 @@ type run struct {
 	// csSettled is true once our change set was executed, deleted or is
 	// deliberately kept, so cleanup must not delete it.
 	csSettled bool
+	// retries counts the retried mutating calls; throttleNoted is set once
+	// throttling was reported.
+	retries       int
+	throttleNoted bool
 }
 
 // wrapAWS adds one layer of context to an AWS error ("what: message
@@ -64,6 +66,10 @@ func (a apiText) Error() string {
 	if code := fault.Code(a.err); code != "" && !strings.Contains(msg, code) {
 		msg += " (" + code + ")"
 	}
+	var ex *exhausted
+	if errors.As(a.err, &ex) && fault.Code(a.err) != "" {
+		msg += ex.suffix()
+	}
 	return msg
 }
 
@@ -84,6 +90,10 @@ func fixFor(code, msg string) string {
 		return "the CloudFormation service role must exist and trust cloudformation.amazonaws.com; check cloudformation-role-arn"
 	case code == "ExpiredToken":
 		return "the deploy role's session expired during the deploy; raise role-duration-seconds"
+	case throttleCodes[code]:
+		return "CloudFormation's API rate limit is shared by every job deploying in the account and region, and it stayed exhausted for minutes: deploy fewer stacks at once (strategy.max-parallel in a matrix) and re-run"
+	case code == "AlreadyExistsException":
+		return "a change set of that name already exists on the stack: delete it, or give a new change-set-name (the default is unique per run)"
 	}
 	return ""
 }
@@ -123,7 +133,7 @@ func (r *run) prepareChangeSet(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := r.d.cfn.CreateChangeSet(ctx, in)
+	out, err := r.createChangeSet(ctx, in)
 	if err != nil && isEmptyRefusal(err) {
 		r.log().Infof("CloudFormation refused change set %s because nothing changed (%s).", r.o.ChangeSetName, fault.Message(err))
 		return r.emptyChangeSet(ctx)
@@ -261,7 +271,11 @@ func (r *run) deleteStack(ctx context.Context, st *types.Stack) error {
 	if r.o.RoleARN != "" {
 		in.RoleARN = aws.String(r.o.RoleARN)
 	}
-	if _, err := r.d.cfn.DeleteStack(ctx, in); err != nil {
+	err := r.mutate(ctx, "DeleteStack", r.deadline, func(int) error {
+		_, err := r.d.cfn.DeleteStack(ctx, in, noSDKRetry)
+		return err
+	})
+	if err != nil {
 		return wrapAWS(err, "deleting %s stack %s (disable its termination protection if it is on)", status, name)
 	}
 	last, err := r.pollStack(ctx, id, nil, nil)
@@ -311,18 +325,28 @@ func (r *run) pollStack(ctx context.Context, id string, events *eventStream, sta
 	streamWarned := false
 	var described time.Time
 	for {
-		if events != nil {
-			if err := events.poll(ctx); err != nil && !transient(ctx, err) && ctx.Err() == nil {
+		// One call per tick: the event fetch, or the status check when it
+		// is due (first tick, the events say the stack settled, or every
+		// statusRecheck in case events lag). Events missed on a status
+		// tick come with the next fetch.
+		recheck := !described.IsZero() && r.d.now().Sub(described) >= statusRecheck
+		if events != nil && !events.broken && !recheck {
+			err := events.poll(ctx)
+			switch {
+			case err != nil && transient(ctx, err):
+				p.throttled()
+			case err != nil && ctx.Err() == nil:
 				events.broken = true
 				if !streamWarned {
 					streamWarned = true
 					r.log().Warningf("Not streaming stack events: %s", fault.Message(err))
 				}
+			case err == nil:
+				p.ok()
 			}
 			// The stack's own events carry its status: while they say the
-			// operation runs, skip DescribeStacks (half the calls), but
-			// still check it now and then in case events lag.
-			if !events.broken && !events.stackSettled() && !described.IsZero() && r.d.now().Sub(described) < statusRecheck {
+			// operation runs, skip DescribeStacks (half the calls).
+			if !events.broken && !events.stackSettled() && !described.IsZero() {
 				if err := p.sleep(ctx); err != nil {
 					return last, err
 				}
@@ -469,15 +493,37 @@ func (r *run) upload(ctx context.Context) (string, error) {
 		return "", errors.New("uploading the template: no S3 client configured")
 	}
 	sum := sha256.Sum256([]byte(o.Template.Body))
-	key := path.Join(strings.Trim(o.S3Prefix, "/"), fmt.Sprintf("%s-%s.template", o.StackName, hex.EncodeToString(sum[:16])))
-	_, err := r.d.o.S3.PutObject(ctx, &s3.PutObjectInput{
+	key, err := templateKey(o.S3Prefix, o.StackName, sum[:16])
+	if err != nil {
+		return "", fmt.Errorf("uploading the template: %w", err)
+	}
+	in := &s3.PutObjectInput{
 		Bucket:      aws.String(o.S3Bucket),
 		Key:         aws.String(key),
-		Body:        bytes.NewReader([]byte(o.Template.Body)),
 		ContentType: aws.String("text/plain; charset=utf-8"),
+	}
+	if o.BucketOwner != "" {
+		// S3 refuses the upload unless this account owns the bucket: a
+		// mistyped bucket name, or one deleted and re-created by someone
+		// else, must not receive the template CloudFormation then runs
+		// with the service role.
+		in.ExpectedBucketOwner = aws.String(o.BucketOwner)
+	}
+	err = r.mutate(ctx, "PutObject", r.deadline, func(int) error {
+		in.Body = bytes.NewReader([]byte(o.Template.Body)) // a fresh body per attempt
+		_, err := r.d.o.S3.PutObject(ctx, in, noS3Retry)
+		return err
 	})
 	if err != nil {
-		return "", wrapAWS(err, "uploading the template to s3://%s/%s (the deploy role needs s3:PutObject there)", o.S3Bucket, key)
+		what := fmt.Sprintf("uploading the template to s3://%s/%s", o.S3Bucket, key)
+		if fault.Code(err) != "AccessDenied" || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return "", wrapAWS(err, "%s (the deploy role needs s3:PutObject there)", what)
+		}
+		owner := "the deploy role's account"
+		if o.BucketOwner != "" {
+			owner = "account " + o.BucketOwner + " (the deploy role's)"
+		}
+		return "", fault.New(what, apiText{err}, fmt.Sprintf("check that s3-bucket names a bucket owned by %s: the upload is refused for a bucket of any other account; and that the deploy role may s3:PutObject under s3-prefix", owner))
 	}
 	u := TemplateObjectURL(o.S3Bucket, o.Region, key)
 	r.res.TemplateURL = u

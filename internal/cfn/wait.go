@@ -19,23 +19,30 @@ import (
 // and short stack operations are seen within about a second of finishing,
 // then backing off to a cap that keeps long operations cheap. The AWS CLI
 // waiters poll every 30 s and the SDK waiters start at 30 s.
+//
+// The budget is one CloudFormation call per tick once the first ticks are
+// past (pollStack alternates the event fetch and the status check), so a
+// job costs at most 30 calls a minute during the first minute of a wait
+// (2 s cap) and 20 after it (3 s cap): a matrix of jobs shares one
+// account-wide API rate limit.
 const (
 	pollInitial = 250 * time.Millisecond
 	pollGrowth  = 1.5
-	// pollCapEarly holds for the first minute of a wait.
+	// pollCapEarly holds for the first minute of a wait: the end of a
+	// short operation is seen about 1 s after it happens.
 	pollCapEarly   = 2 * time.Second
 	pollEarlyPhase = time.Minute
 	// pollCapLate holds afterwards: a median detection latency near 1.5 s;
-	// a one-hour update then costs about 1,200 event fetches (the status
-	// poll follows the events, see pollStack).
+	// a one-hour update then costs about 1,200 calls.
 	pollCapLate = 3 * time.Second
 	// pollJitter spreads parallel matrix jobs: each delay is scaled by a
 	// factor in [1-pollJitter, 1+pollJitter).
 	pollJitter = 0.2
 	// throttleCap bounds the delay after repeated throttling.
 	throttleCap = 20 * time.Second
-	// maxThrottlePenalty doubles the delay up to 2^4 times while throttled.
-	maxThrottlePenalty = 4
+	// maxThrottlePenalty doubles the delay up to 2^5 times while throttled
+	// (so the cap is reached from any nominal delay).
+	maxThrottlePenalty = 5
 )
 
 // errDeadline is returned by poller.sleep when the deploy deadline passed.
@@ -43,6 +50,13 @@ var errDeadline = errors.New("deadline passed")
 
 // poller paces one wait: a growing delay with jitter, slowed down after
 // throttling, never sleeping past the deadline.
+//
+// Throttling is answered the way TCP answers congestion: each throttled
+// call doubles the delay (up to throttleCap) and each successful call
+// halves it again, so a job yields quickly when the account's rate limit is
+// shared by many jobs and recovers its poll rate within a few calls once it
+// is not. While throttled the delay has a wider jitter ("equal jitter",
+// half to all of it), so jobs throttled together do not poll together.
 type poller struct {
 	d        *Deployer
 	start    time.Time
@@ -63,11 +77,11 @@ func (p *poller) delay(now time.Time) time.Duration {
 	}
 	nominal := float64(pollInitial) * math.Pow(pollGrowth, float64(p.n))
 	nominal = math.Min(nominal, float64(limit))
-	jittered := nominal * (1 - pollJitter + 2*pollJitter*p.d.rand())
-	if p.penalty > 0 {
-		jittered = math.Min(jittered*math.Pow(2, float64(p.penalty)), float64(throttleCap))
+	if p.penalty == 0 {
+		return time.Duration(nominal * (1 - pollJitter + 2*pollJitter*p.d.rand()))
 	}
-	return time.Duration(jittered)
+	slowed := math.Min(nominal*math.Pow(2, float64(p.penalty)), float64(throttleCap))
+	return time.Duration(slowed * (0.5 + 0.5*p.d.rand()))
 }
 
 // throttled slows the following polls down; ok speeds them up again.
@@ -97,6 +111,15 @@ var throttleCodes = map[string]bool{
 	"RequestLimitExceeded":                   true,
 	"ProvisionedThroughputExceededException": true,
 	"SlowDown":                               true,
+}
+
+// isThrottle reports a rate-limit error: one of AWS's throttling codes or
+// an HTTP 429 without one.
+func isThrottle(err error) bool {
+	if throttleCodes[fault.Code(err)] {
+		return true
+	}
+	return retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary
 }
 
 // transient reports whether a poll that failed with err should simply be
