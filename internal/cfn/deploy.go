@@ -229,7 +229,8 @@ func (o Options) validate() error {
 // Deploy creates a change set for the stack and, with Options.Execute,
 // executes it and waits for the stack. It returns a non-nil Result also on
 // error. Errors put the root cause first and say what to do next; all AWS
-// text in them is shown as it came; the log escapes it. When ctx is
+// text in them is shown as it came (the log escapes it), except parameter
+// names and values that may be pieces of a secret (see paramNames). When ctx is
 // cancelled it stops waiting, reports the stack status, deletes its own
 // unexecuted change set and returns an error wrapping ctx.Err().
 func (d *Deployer) Deploy(ctx context.Context, o Options) (*Result, error) {
@@ -241,14 +242,19 @@ func (d *Deployer) Deploy(ctx context.Context, o Options) (*Result, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	r := &run{d: d, o: o, res: res, start: start, deadline: start.Add(o.Timeout)}
+	names := newParamNames(o.Parameters, o.Template)
+	r := &run{d: d, o: o, res: res, start: start, deadline: start.Add(o.Timeout), names: names, logger: redactingLog{d.log, names}}
 	// The poll loops watch the deadline on the injected clock; this real
 	// one also stops an API call that hangs past it.
 	hard, cancel := context.WithTimeout(ctx, o.Timeout+min(cleanupTimeout, o.Timeout/10))
 	defer cancel()
 	err := r.deploy(hard)
 	if err != nil {
-		err = r.cleanUp(ctx, hard, err)
+		err = redactedError{r.cleanUp(ctx, hard, err), names}
+		res.StackStatusReason = names.redact(res.StackStatusReason)
+		for i := range res.Failures {
+			res.Failures[i].Reason = names.redact(res.Failures[i].Reason)
+		}
 	}
 	res.Elapsed = d.now().Sub(start)
 	return res, err

@@ -9,7 +9,9 @@ import (
 )
 
 // Parameter is one stack parameter override. Values may be secrets: they are
-// never logged or put into an error, only keys are.
+// never logged or put into an error. Keys may be pieces of a secret split at
+// a separator, so errors name items by position, and keys are printed only
+// where paramNames allows (see paramnames.go).
 type Parameter struct {
 	Key   string
 	Value string
@@ -95,7 +97,7 @@ func parseParameterJSON(data []byte) ([]Parameter, error) {
 		for i, item := range items {
 			p, err := parseParameterItem(item)
 			if err != nil {
-				return nil, fmt.Errorf("item %d: %w", i+1, err)
+				return nil, fmt.Errorf("%s: %w", itemRef(i), err)
 			}
 			ps = append(ps, p)
 		}
@@ -107,10 +109,10 @@ func parseParameterJSON(data []byte) ([]Parameter, error) {
 		if obj, err = codePipelineParameters(obj); err != nil {
 			return nil, err
 		}
-		for _, kv := range obj {
+		for i, kv := range obj {
 			v, err := scalarText(kv.raw)
 			if err != nil {
-				return nil, fmt.Errorf("value of %s: %w", kv.key, err)
+				return nil, fmt.Errorf("%s: the value %w", itemRef(i), err)
 			}
 			ps = append(ps, Parameter{Key: kv.key, Value: v})
 		}
@@ -145,15 +147,15 @@ func parseParameterItem(item json.RawMessage) (Parameter, error) {
 	p := Parameter{Key: *cli.ParameterKey, UsePrevious: cli.UsePreviousValue}
 	switch {
 	case cli.UsePreviousValue && len(cli.ParameterValue) > 0:
-		return Parameter{}, fmt.Errorf("parameter %s has both ParameterValue and UsePreviousValue: give one", p.Key)
+		return Parameter{}, errors.New("it has both ParameterValue and UsePreviousValue: give one")
 	case cli.UsePreviousValue:
 		return p, nil
 	case len(cli.ParameterValue) == 0:
-		return Parameter{}, fmt.Errorf("parameter %s has no ParameterValue", p.Key)
+		return Parameter{}, errors.New("it has no ParameterValue")
 	}
 	v, err := scalarText(cli.ParameterValue)
 	if err != nil {
-		return Parameter{}, fmt.Errorf("the ParameterValue of %s: %w", p.Key, err)
+		return Parameter{}, fmt.Errorf("its ParameterValue %w", err)
 	}
 	p.Value = v
 	return p, nil
@@ -179,31 +181,35 @@ func scalarText(raw json.RawMessage) (string, error) {
 	return "", errors.New(`must be a string, number or boolean (join list values with commas: "a,b")`)
 }
 
-// checkParameterKeys refuses empty, malformed and repeated keys.
+// quoteHint is the fix for items that may be pieces of a split value.
+const quoteHint = `if it is part of the value before it, quote that value (Key="a,b", with \" for a quote inside) or give the parameters as JSON`
+
+// checkParameterKeys refuses empty, malformed and repeated keys, naming
+// items by position only.
 func checkParameterKeys(ps []Parameter) error {
-	seen := make(map[string]bool, len(ps))
-	for _, p := range ps {
+	seen := make(map[string]int, len(ps))
+	for i, p := range ps {
 		if err := validParameterKey(p.Key); err != nil {
-			return err
+			return fmt.Errorf("%s: %w", itemRef(i), err)
 		}
-		if seen[p.Key] {
-			return fmt.Errorf("parameter %s is given twice: give each parameter once (for a list value, quote it: %s=\"a,b\")", p.Key, p.Key)
+		if j, ok := seen[p.Key]; ok {
+			return fmt.Errorf("%s name the same parameter: give each parameter once (for a list value, quote it: Key=\"a,b\")", itemRefs([]int{j, i}))
 		}
-		seen[p.Key] = true
+		seen[p.Key] = i
 	}
 	return nil
 }
 
 func validParameterKey(k string) error {
 	if k == "" {
-		return errors.New("a parameter has an empty key: write Key=Value")
+		return errors.New("the parameter name is empty: write Key=Value")
 	}
 	if len(k) > maxParamKeyLen {
-		return fmt.Errorf("parameter key %.20s... is longer than %d characters", k, maxParamKeyLen)
+		return fmt.Errorf("the parameter name is longer than %d characters; %s", maxParamKeyLen, quoteHint)
 	}
 	for i := 0; i < len(k); i++ {
 		if !isLetter(k[i]) && !isDigit(k[i]) {
-			return fmt.Errorf("parameter key %q is not alphanumeric: CloudFormation parameter names use only letters and digits", k)
+			return fmt.Errorf("the parameter name is not alphanumeric: CloudFormation parameter names use only letters and digits; %s", quoteHint)
 		}
 	}
 	return nil
@@ -215,7 +221,8 @@ type pair struct{ key, value string }
 // splitPairs parses K=V items separated by commas or newlines. A value that
 // starts with a double quote runs to the closing quote and may contain
 // separators; \" and \\ are its only escapes. Keys and unquoted values are
-// trimmed; empty items are skipped. Errors never quote values.
+// trimmed; empty items are skipped. Errors name items by position and never
+// quote keys or values: either may be a piece of a secret.
 func splitPairs(s string) ([]pair, error) {
 	var out []pair
 	i, n := 0, len(s)
@@ -260,13 +267,13 @@ func splitPairs(s string) ([]pair, error) {
 				b.WriteByte(c)
 			}
 			if !closed {
-				return nil, fmt.Errorf("the value of %s has an unbalanced double quote: close it with \" (write \\\" for a quote inside the value)", key)
+				return nil, fmt.Errorf("%s: its value has an unbalanced double quote: close it with \" (write \\\" for a quote inside the value)", itemRef(len(out)))
 			}
 			for i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r') {
 				i++
 			}
 			if i < n && s[i] != ',' && s[i] != '\n' {
-				return nil, fmt.Errorf("the value of %s has text after its closing quote: put the whole value inside the quotes", key)
+				return nil, fmt.Errorf("%s: its value has text after its closing quote: put the whole value inside the quotes (write \\\" for a quote inside the value)", itemRef(len(out)))
 			}
 			value = b.String()
 		} else {
@@ -282,12 +289,11 @@ func splitPairs(s string) ([]pair, error) {
 	return out, nil
 }
 
-func itemWithoutEquals(index int, before []pair) error {
+func itemWithoutEquals(index int, _ []pair) error {
 	if index == 0 {
 		return errors.New("item 1 has no '=': write Key=Value pairs separated by commas or newlines")
 	}
-	prev := before[len(before)-1].key
-	return fmt.Errorf("item %d (after %s) has no '=': write Key=Value; if it belongs to the value of %s, quote that value: %s=\"a,b\"", index+1, prev, prev, prev)
+	return fmt.Errorf("%s has no '=': write Key=Value; %s", itemRef(index), quoteHint)
 }
 
 // kv is one member of a JSON object, in document order.
@@ -308,7 +314,7 @@ func orderedObject(data []byte) ([]kv, error) {
 		return nil, errors.New("expected a JSON object")
 	}
 	var out []kv
-	seen := map[string]bool{}
+	seen := map[string]int{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -319,10 +325,10 @@ func orderedObject(data []byte) ([]kv, error) {
 		if err := dec.Decode(&raw); err != nil {
 			return nil, jsonError(err)
 		}
-		if seen[key] {
-			return nil, fmt.Errorf("key %q is given twice", key)
+		if j, ok := seen[key]; ok {
+			return nil, fmt.Errorf("%s have the same key: give each key once", itemRefs([]int{j, len(out)}))
 		}
-		seen[key] = true
+		seen[key] = len(out)
 		out = append(out, kv{key: key, raw: raw})
 	}
 	if _, err := dec.Token(); err != nil {
@@ -346,9 +352,13 @@ func codePipelineParameters(obj []kv) ([]kv, error) {
 	if params == nil {
 		return obj, nil
 	}
-	for _, m := range obj {
-		if m.key != "Parameters" {
-			return nil, fmt.Errorf("key %q is not supported next to Parameters: give tags in the tags input and drop the rest", m.key)
+	for i, m := range obj {
+		switch m.key {
+		case "Parameters":
+		case "Tags", "StackPolicy":
+			return nil, fmt.Errorf("key %s is not supported next to Parameters: give tags in the tags input and drop the rest", m.key)
+		default:
+			return nil, fmt.Errorf("%s: only Parameters is supported in a CodePipeline template configuration: give tags in the tags input and drop the rest", itemRef(i))
 		}
 	}
 	inner, err := orderedObject(params)

@@ -49,21 +49,21 @@ func TestParseParameterOverrides(t *testing.T) {
 		{name: "equals_in_unquoted_value", in: "Token=a=b==", want: []Parameter{{Key: "Token", Value: "a=b=="}}},
 		{name: "empty_value", in: "Env=", want: []Parameter{{Key: "Env", Value: ""}}},
 		{name: "quote_inside_value_is_literal", in: `Env=a"b`, want: []Parameter{{Key: "Env", Value: `a"b`}}},
-		{name: "unbalanced_quote", in: `Env="prod,Port=80`, wantErr: "the value of Env has an unbalanced double quote: close it with \""},
-		{name: "text_after_quote", in: `Env="prod"x`, wantErr: "the value of Env has text after its closing quote"},
+		{name: "unbalanced_quote", in: `Env="prod,Port=80`, wantErr: "item 1: its value has an unbalanced double quote: close it with \""},
+		{name: "text_after_quote", in: `Env="prod"x`, wantErr: "item 1: its value has text after its closing quote"},
 		{name: "empty_key", in: "=prod", wantErr: "item 1 has an empty key: write Key=Value"},
 		{name: "no_equals_first", in: "prod", wantErr: "item 1 has no '='"},
-		{name: "unquoted_list", in: "Subnets=a,b", wantErr: `item 2 (after Subnets) has no '=': write Key=Value; if it belongs to the value of Subnets, quote that value: Subnets="a,b"`},
-		{name: "duplicate_key", in: "Env=a,Env=b", wantErr: "parameter Env is given twice"},
-		{name: "key_not_alnum", in: "my-key=1", wantErr: `parameter key "my-key" is not alphanumeric`},
+		{name: "unquoted_list", in: "Subnets=a,b", wantErr: `item 2 has no '=': write Key=Value; if it is part of the value before it, quote that value (Key="a,b"`},
+		{name: "duplicate_key", in: "Env=a,Env=b", wantErr: "items 1 and 2 name the same parameter"},
+		{name: "key_not_alnum", in: "my-key=1", wantErr: `item 1: the parameter name is not alphanumeric`},
 		{name: "cli_json_file", in: "file://params/cli.json", want: []Parameter{{Key: "Env", Value: "prod"}, {Key: "Port", Value: "80"}, {Key: "Keep", UsePrevious: true}}},
 		{name: "codepipeline_file_with_bom", in: "params/pipeline.json", want: []Parameter{{Key: "Env", Value: "prod"}, {Key: "Subnets", Value: "a,b"}}},
 		{name: "string_list_file", in: "file://params/strings.json", want: []Parameter{{Key: "Env", Value: "prod"}, {Key: "Tag", Value: "x,y"}}},
 		{name: "inline_json_object", in: `{"Env":"prod","Port":8080}`, want: []Parameter{{Key: "Env", Value: "prod"}, {Key: "Port", Value: "8080"}}},
-		{name: "codepipeline_extra_key", in: "params/bad.json", wantErr: `key "Tags" is not supported next to Parameters`},
+		{name: "codepipeline_extra_key", in: "params/bad.json", wantErr: `key Tags is not supported next to Parameters`},
 		{name: "broken_json_hides_value", in: "file://params/broken.json", wantErr: "parsing params/broken.json: invalid JSON"},
-		{name: "duplicate_json_key", in: "params/dup.json", wantErr: `key "Env" is given twice`},
-		{name: "list_value", in: "params/list.json", wantErr: "value of Env: must be a string, number or boolean"},
+		{name: "duplicate_json_key", in: "params/dup.json", wantErr: `items 1 and 2 have the same key`},
+		{name: "list_value", in: "params/list.json", wantErr: "item 1: the value must be a string, number or boolean"},
 		{name: "missing_file", in: "file://nope.json", wantErr: "reading nope.json: file does not exist"},
 		{name: "file_prefix_without_path", in: "file://", wantErr: "file:// names no file"},
 	} {
@@ -216,7 +216,7 @@ func TestCheckOverrides(t *testing.T) {
 	t.Parallel()
 	tmpl := Template{Parameters: []string{"A", "B"}, ParametersKnown: true}
 	err := tmpl.CheckOverrides([]Parameter{{Key: "A"}, {Key: "X", Value: "secret"}, {Key: "Y"}})
-	want := "the template does not declare X, Y (it declares: A, B): fix the names or drop them"
+	want := `items 2 and 3 name parameters the template does not declare (it declares: A, B): fix or drop them; if it is part of the value before it, quote that value (Key="a,b", with \" for a quote inside) or give the parameters as JSON`
 	if diff := cmp.Diff(want, errString(err)); diff != "" {
 		t.Errorf("error (-want +got):\n%s", diff)
 	}

@@ -39,6 +39,10 @@ type run struct {
 	// throttling was reported.
 	retries       int
 	throttleNoted bool
+	// names decides which parameter names may be printed; logger applies
+	// it to every line.
+	names  *paramNames
+	logger Logger
 }
 
 // wrapAWS adds one layer of context to an AWS error ("what: message
@@ -98,7 +102,7 @@ func fixFor(code, msg string) string {
 	return ""
 }
 
-func (r *run) log() Logger { return r.d.log }
+func (r *run) log() Logger { return r.logger }
 
 func (r *run) deploy(ctx context.Context) error {
 	o := r.o
@@ -175,6 +179,9 @@ func (r *run) settleStack(ctx context.Context) error {
 		}
 		r.stackID = aws.ToString(st.StackId)
 		r.res.StackID = r.stackID
+		for _, sp := range st.Parameters {
+			r.names.learn(aws.ToString(sp.ParameterKey))
+		}
 		r.res.StackStatus = string(st.StackStatus)
 		status := st.StackStatus
 		switch {
@@ -456,10 +463,10 @@ func (r *run) parameters() []types.Parameter {
 			continue
 		case p.UsePrevious:
 			out = append(out, types.Parameter{ParameterKey: aws.String(p.Key), UsePreviousValue: aws.Bool(true)})
-			kept = append(kept, p.Key)
+			kept = append(kept, r.names.show(p.Key))
 		default:
 			out = append(out, types.Parameter{ParameterKey: aws.String(p.Key), ParameterValue: aws.String(p.Value)})
-			given = append(given, p.Key)
+			given = append(given, r.names.show(p.Key))
 		}
 	}
 	if r.stack != nil {
@@ -477,7 +484,11 @@ func (r *run) parameters() []types.Parameter {
 		kept = append(kept, previous...)
 	}
 	if len(given) > 0 {
-		r.log().Infof("Parameters given: %s", strings.Join(given, ", "))
+		note := ""
+		if !r.names.allKnown() {
+			note = " (names neither the template nor the stack declares are shown by position: they may be pieces of a value split at a comma, '=' or line break)"
+		}
+		r.log().Infof("Parameters given: %s%s", strings.Join(given, ", "), note)
 	}
 	if len(kept) > 0 {
 		r.log().Infof("Parameters keeping their previous value: %s", strings.Join(kept, ", "))

@@ -66,10 +66,10 @@ func (t Template) Declares(key string) bool {
 // declare, listing the declared names. It does nothing when the names are
 // unknown.
 func (t Template) CheckOverrides(ps []Parameter) error {
-	var unknown []string
-	for _, p := range ps {
+	var unknown []int
+	for i, p := range ps {
 		if !t.Declares(p.Key) {
-			unknown = append(unknown, p.Key)
+			unknown = append(unknown, i)
 		}
 	}
 	if len(unknown) == 0 {
@@ -79,7 +79,12 @@ func (t Template) CheckOverrides(ps []Parameter) error {
 	if len(t.Parameters) > 0 {
 		declared = strings.Join(t.Parameters, ", ")
 	}
-	return fmt.Errorf("the template does not declare %s (it declares: %s): fix the names or drop them", strings.Join(unknown, ", "), declared)
+	// By position: an undeclared name may be a piece of a secret value.
+	what := "names a parameter"
+	if len(unknown) > 1 {
+		what = "name parameters"
+	}
+	return fmt.Errorf("%s %s the template does not declare (it declares: %s): fix or drop them; %s", itemRefs(unknown), what, declared, quoteHint)
 }
 
 // LoadTemplate reads the template input: an https:// URL is checked and kept

@@ -339,8 +339,8 @@ func TestLoad_template_checks(t *testing.T) {
 		files  map[string]string
 		want   string
 	}{
-		{"undeclared_override_named_not_valued", withDeploy(map[string]string{"parameter-overrides": "Nope=secret-value"}), map[string]string{"infra/app.yaml": template},
-			"input parameter-overrides: the template does not declare Nope (it declares: DBPassword, Env)"},
+		{"undeclared_override_by_position_not_named", withDeploy(map[string]string{"parameter-overrides": "Nope=secret-value"}), map[string]string{"infra/app.yaml": template},
+			"input parameter-overrides: item 1 names a parameter the template does not declare (it declares: DBPassword, Env)"},
 		{"large_needs_bucket", withDeploy(nil), map[string]string{"infra/app.yaml": big}, "set s3-bucket"},
 	}
 	for _, tc := range cases {
