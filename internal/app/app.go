@@ -240,6 +240,8 @@ func deploy(ctx context.Context, d Deps, log *gha.Log, base aws.Config, creds *a
 		// DNS.
 		so.UsePathStyle = so.BaseEndpoint != nil
 	})
+	// The template bucket must belong to the deploy role's account.
+	o.BucketOwner = creds.Account
 	dep := cfn.NewDeployer(client, log, func(do *cfn.DeployerOptions) {
 		do.S3 = uploader
 		do.Now = d.Now

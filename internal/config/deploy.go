@@ -94,6 +94,9 @@ func (l *loader) loadDeploy(ctx context.Context) {
 	if o.S3Bucket != "" && !bucketRe.MatchString(o.S3Bucket) {
 		l.p.add("s3-bucket", "%s is not an S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)", show(o.S3Bucket))
 	}
+	if err := cfn.ValidS3Prefix(o.S3Prefix); err != nil {
+		l.p.add("s3-prefix", "%s %v", show(l.get("s3-prefix")), err)
+	}
 
 	l.loadTemplate(ctx, o)
 	params, err := cfn.ParseParameterOverrides(l.get("parameter-overrides"), l.readInWorkspace)
