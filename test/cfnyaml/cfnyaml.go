@@ -41,8 +41,8 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Column, e.Msg)
 }
 
-// ToJSON converts a YAML template (JSON is YAML too) into JSON text. An
-// empty document gives null.
+// ToJSON converts a YAML template into JSON text. It reads only the first
+// document; an empty one gives null.
 func ToJSON(body []byte) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(body, &doc); err != nil {

@@ -35,7 +35,8 @@ type templateParam struct {
 type templateResource struct {
 	ID   string
 	Type string
-	// Raw is the resource's source text; two resources differ when it does.
+	// Raw is the resource in compact JSON (YAML converted), so a change of
+	// format, layout or comments is no change; two resources differ when it does.
 	Raw string
 }
 
