@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -84,13 +83,13 @@ func (t Template) CheckOverrides(ps []Parameter) error {
 }
 
 // LoadTemplate reads the template input: an https:// URL is checked and kept
-// as a URL; anything else is a local file, relative to workspace unless
-// absolute, read with readFile. Relative paths may not leave the workspace.
-// The body must be text (UTF-8, no NUL), non-empty, at most 1 MB, and a JSON
+// as a URL; anything else is a local file path that the caller has already
+// resolved (the workspace rule is the caller's), read with readFile. The
+// body must be text (UTF-8, no NUL), non-empty, at most 1 MB, and a JSON
 // object or a YAML mapping; the declared parameter names are extracted.
 // Bodies over MaxTemplateBodySize load fine: the caller checks NeedsUpload
 // against the S3 bucket input.
-func LoadTemplate(workspace, value string, readFile func(string) ([]byte, error)) (Template, error) {
+func LoadTemplate(value string, readFile func(string) ([]byte, error)) (Template, error) {
 	v := strings.TrimSpace(value)
 	switch {
 	case v == "":
@@ -102,18 +101,7 @@ func LoadTemplate(workspace, value string, readFile func(string) ([]byte, error)
 	case hasPrefixFold(v, "s3://"):
 		return Template{}, errors.New("s3:// URLs are not accepted: use https://BUCKET.s3.REGION.amazonaws.com/KEY")
 	}
-	path := filepath.FromSlash(strings.TrimPrefix(v, "file://"))
-	if !filepath.IsAbs(path) {
-		if !filepath.IsLocal(path) {
-			return Template{}, fmt.Errorf("template path %s leaves the workspace: give a path inside the repository", v)
-		}
-		path = filepath.Join(workspace, path)
-	}
-	path = filepath.Clean(path)
-	if readFile == nil {
-		return Template{}, fmt.Errorf("reading template %s: no file reader configured", v)
-	}
-	data, err := readFile(path)
+	data, err := readFile(v)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return Template{}, fmt.Errorf("template %s not found: the path is relative to the repository root; check it out first (actions/checkout)", v)
@@ -124,7 +112,7 @@ func LoadTemplate(workspace, value string, readFile func(string) ([]byte, error)
 	if err != nil {
 		return Template{}, fmt.Errorf("template %s %w", v, err)
 	}
-	t.Path = path
+	t.Path = v
 	return t, nil
 }
 
