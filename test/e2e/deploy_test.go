@@ -79,7 +79,7 @@ func TestDeploy_create_through_change_set_with_service_role(t *testing.T) {
 	if r.outputs["BucketName"] != st.Outputs["BucketName"] || r.outputs["BucketName"] == "" {
 		t.Errorf("stack output BucketName = %q, want %q", r.outputs["BucketName"], st.Outputs["BucketName"])
 	}
-	for _, c := range cfn.CallsTo("CreateChangeSet") {
+	for _, c := range cfn.CallsTo("cloudformation", "CreateChangeSet") {
 		if c.Param("RoleARN") != cfnRoleARN || c.Param("ChangeSetType") != "CREATE" {
 			t.Errorf("CreateChangeSet params = %v", c.Params)
 		}
@@ -88,7 +88,7 @@ func TestDeploy_create_through_change_set_with_service_role(t *testing.T) {
 		}
 	}
 	for _, forbidden := range []string{"CreateStack", "UpdateStack"} {
-		if n := cfn.CallCount(forbidden); n != 0 {
+		if n := cfn.Count("cloudformation", forbidden); n != 0 {
 			t.Errorf("%s called %d times", forbidden, n)
 		}
 	}
@@ -112,7 +112,7 @@ func TestDeploy_update_keeps_previous_values_and_no_op_succeeds(t *testing.T) {
 	// Update: ImageTag changes, Env is left out and must keep "prod".
 	cfn.ResetCalls()
 	r := newJobIn(t, srv, j).run(deployInput(map[string]string{"parameter-overrides": "ImageTag=v2"})).mustSucceed(t)
-	calls := cfn.CallsTo("CreateChangeSet")
+	calls := cfn.CallsTo("cloudformation", "CreateChangeSet")
 	if len(calls) != 1 {
 		t.Fatalf("CreateChangeSet calls = %d", len(calls))
 	}
@@ -132,8 +132,8 @@ func TestDeploy_update_keeps_previous_values_and_no_op_succeeds(t *testing.T) {
 	if r.outputs["has-changes"] != "false" || r.outputs["changes-count"] != "0" {
 		t.Errorf("no-op outputs = %v", r.outputs)
 	}
-	if cfn.CallCount("ExecuteChangeSet") != 1 {
-		t.Errorf("ExecuteChangeSet calls = %d, want 1 (none for the no-op)", cfn.CallCount("ExecuteChangeSet"))
+	if cfn.Count("cloudformation", "ExecuteChangeSet") != 1 {
+		t.Errorf("ExecuteChangeSet calls = %d, want 1 (none for the no-op)", cfn.Count("cloudformation", "ExecuteChangeSet"))
 	}
 	for _, cs := range cfn.ChangeSets() {
 		if cs.Status == "FAILED" && !cs.Deleted {
@@ -188,8 +188,8 @@ func TestDeploy_failure_reports_root_cause_first(t *testing.T) {
 	// The next deploy recovers: the ROLLBACK_COMPLETE stack is deleted and created afresh.
 	cfn.SetScript(fast())
 	r = newJobIn(t, srv, j).run(deployInput(nil)).mustSucceed(t)
-	if !strings.Contains(r.stdout, "ROLLBACK_COMPLETE") || cfn.CallCount("DeleteStack") != 1 {
-		t.Errorf("no logged deletion of the ROLLBACK_COMPLETE stack (DeleteStack×%d):\n%s", cfn.CallCount("DeleteStack"), r.stdout)
+	if !strings.Contains(r.stdout, "ROLLBACK_COMPLETE") || cfn.Count("cloudformation", "DeleteStack") != 1 {
+		t.Errorf("no logged deletion of the ROLLBACK_COMPLETE stack (DeleteStack×%d):\n%s", cfn.Count("cloudformation", "DeleteStack"), r.stdout)
 	}
 }
 
@@ -213,7 +213,7 @@ func TestDeploy_execute_changeset_false_leaves_it_for_review(t *testing.T) {
 	j := newJob(t, srv)
 	j.write("infra/app.yaml", appTemplate)
 	r := j.run(deployInput(map[string]string{"execute-changeset": "false"})).mustSucceed(t)
-	if cfn.CallCount("ExecuteChangeSet") != 0 {
+	if cfn.Count("cloudformation", "ExecuteChangeSet") != 0 {
 		t.Errorf("change set executed")
 	}
 	if r.outputs["change-set-id"] == "" || r.outputs["has-changes"] != "true" {
@@ -232,7 +232,7 @@ func TestDeploy_large_template_goes_through_s3(t *testing.T) {
 	big := appTemplate + "\n# " + strings.Repeat("padding ", 8000) + "\n"
 	j.write("infra/app.yaml", big)
 	j.run(deployInput(nil)).mustFail(t, "input template:", "s3-bucket")
-	if n := len(srv.Requests()); n != 0 {
+	if n := len(srv.Calls()); n != 0 {
 		t.Errorf("%d requests before refusing the large template", n)
 	}
 	newJobIn(t, srv, j).run(deployInput(map[string]string{"s3-bucket": "artifacts-bucket", "s3-prefix": "cfn/app"})).mustSucceed(t)
@@ -240,7 +240,7 @@ func TestDeploy_large_template_goes_through_s3(t *testing.T) {
 	if len(puts) != 1 || puts[0].Bucket != "artifacts-bucket" || !strings.HasPrefix(puts[0].Key, "cfn/app/") {
 		t.Fatalf("S3 puts = %+v", puts)
 	}
-	if u := cfn.CallsTo("CreateChangeSet")[0].Param("TemplateURL"); !strings.Contains(u, puts[0].Key) {
+	if u := cfn.CallsTo("cloudformation", "CreateChangeSet")[0].Param("TemplateURL"); !strings.Contains(u, puts[0].Key) {
 		t.Errorf("TemplateURL = %q", u)
 	}
 }
@@ -276,7 +276,7 @@ func TestDeploy_cancellation_reports_and_exits_nonzero(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for cfn.CallCount("CreateChangeSet") == 0 && time.Now().Before(deadline) {
+	for cfn.Count("cloudformation", "CreateChangeSet") == 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
-	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecfn"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerlog"
 )
 
@@ -49,14 +49,14 @@ var troubleshooting = map[string]func(t *testing.T) result{
 	},
 	"create-change-set-denied": func(t *testing.T) result {
 		srv, cfn, _ := deployFake(t, fast())
-		cfn.InjectFault("CreateChangeSet", fakecfn.Fault{Status: 403, Code: "AccessDenied", Message: "User: arn:aws:sts::123456789012:assumed-role/deploy-role-for-ci/GitHubActions-4242-1-deploy-app-ap-northeast-1 is not authorized to perform: cloudformation:CreateChangeSet on resource: arn:aws:cloudformation:ap-northeast-1:123456789012:stack/app/* because no identity-based policy allows the cloudformation:CreateChangeSet action"})
+		cfn.InjectFault("CreateChangeSet", fakecore.Fault{Status: 403, Code: "AccessDenied", Message: "User: arn:aws:sts::123456789012:assumed-role/deploy-role-for-ci/GitHubActions-4242-1-deploy-app-ap-northeast-1 is not authorized to perform: cloudformation:CreateChangeSet on resource: arn:aws:cloudformation:ap-northeast-1:123456789012:stack/app/* because no identity-based policy allows the cloudformation:CreateChangeSet action"})
 		j := newJob(t, srv)
 		j.write("infra/app.yaml", appTemplate)
 		return j.run(deployInput(nil))
 	},
 	"pass-role": func(t *testing.T) result {
 		srv, cfn, _ := deployFake(t, fast())
-		cfn.InjectFault("CreateChangeSet", fakecfn.Fault{Status: 403, Code: "AccessDenied", Message: "User: arn:aws:sts::123456789012:assumed-role/deploy-role-for-ci/GitHubActions-4242-1-deploy-app-ap-northeast-1 is not authorized to perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/deploy-role-for-cloudformation"})
+		cfn.InjectFault("CreateChangeSet", fakecore.Fault{Status: 403, Code: "AccessDenied", Message: "User: arn:aws:sts::123456789012:assumed-role/deploy-role-for-ci/GitHubActions-4242-1-deploy-app-ap-northeast-1 is not authorized to perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/deploy-role-for-cloudformation"})
 		j := newJob(t, srv)
 		j.write("infra/app.yaml", appTemplate)
 		return j.run(deployInput(nil))
@@ -69,7 +69,7 @@ var troubleshooting = map[string]func(t *testing.T) result{
 	},
 	"no-oidc-provider": func(t *testing.T) result {
 		srv := newFake(t, fakeaws.Options{})
-		srv.InjectFault("AssumeRoleWithWebIdentity", fakeaws.Fault{Code: "InvalidIdentityToken", Message: "No OpenIDConnect provider found in your account for https://token.actions.githubusercontent.com"})
+		srv.InjectFault("AssumeRoleWithWebIdentity", fakecore.Fault{Code: "InvalidIdentityToken", Message: "No OpenIDConnect provider found in your account for https://token.actions.githubusercontent.com"})
 		return newJob(t, srv).oidc(srv).run(oidcInput(nil))
 	},
 	"capabilities": func(t *testing.T) result {

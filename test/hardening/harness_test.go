@@ -90,7 +90,9 @@ type worldOpts struct {
 
 func newWorld(t *testing.T, o worldOpts) *world {
 	t.Helper()
-	srv := fakeaws.New(fakeaws.Options{AccountID: account, Region: region, OIDCRequestToken: oidcBearer, CredentialPrefix: stsMarker})
+	srv := fakeaws.New(func(o *fakeaws.Options) {
+		o.AccountID, o.Region, o.OIDCRequestToken, o.CredentialPrefix = account, region, oidcBearer, stsMarker
+	})
 	t.Cleanup(srv.Close)
 	s3 := fakecfn.NewS3()
 	cfn := fakecfn.NewCloudFormation(func(co *fakecfn.Options) {
@@ -109,7 +111,7 @@ func newWorld(t *testing.T, o worldOpts) *world {
 }
 
 // requests is every call that reached the fake AWS or the OIDC endpoint.
-func (w *world) requests() int { return len(w.sts.Requests()) + len(w.cfn.Calls()) }
+func (w *world) requests() int { return len(w.sts.Calls()) + len(w.cfn.Calls()) }
 
 // job is one simulated step of a job.
 type job struct {

@@ -2,33 +2,8 @@ package fakecfn
 
 import (
 	"fmt"
-	"sync"
 	"time"
 )
-
-// Clock is a manual clock for [Options.Now]; it is safe for concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock returns a clock stopped at t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d and returns the new time.
-func (c *Clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
 
 // StackSeed describes a stack to pre-create with [CloudFormation.PutStack].
 type StackSeed struct {

@@ -20,6 +20,8 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 func (e *env) s3Client() *s3.Client {
@@ -113,7 +115,7 @@ func TestS3VirtualHostedChunkedPut(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPut, "http://bucket-1.s3.us-east-1.amazonaws.com/dir/key%20with%20space.txt", strings.NewReader(body))
 	req.Header.Set("Content-Encoding", "aws-chunked")
 	req.Header.Set("X-Amz-Decoded-Content-Length", "20")
-	req.Header.Set(HeaderCallerARN, "arn:aws:sts::123456789012:assumed-role/deploy/s")
+	req.Header.Set(fakecore.HeaderCallerARN, "arn:aws:sts::123456789012:assumed-role/deploy/s")
 	rec := httptest.NewRecorder()
 	store.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
@@ -187,7 +189,7 @@ func TestWireFormat(t *testing.T) {
 	code, body = post(url.Values{
 		"Action": {"CreateChangeSet"}, "Version": {"2010-05-15"}, "StackName": {"s"}, "ChangeSetName": {"c"},
 		"ChangeSetType": {"CREATE"}, "TemplateBody": {`{"Resources":{"T":{"Type":"AWS::SNS::Topic"}}}`},
-	}, map[string]string{HeaderCallerARN: caller, HeaderAccount: "210987654321"})
+	}, map[string]string{fakecore.HeaderCallerARN: caller, fakecore.HeaderAccount: "210987654321"})
 	if code != http.StatusOK || !strings.HasPrefix(body, `<CreateChangeSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><CreateChangeSetResult><Id>arn:aws:cloudformation:us-east-1:210987654321:changeSet/c/`) {
 		t.Errorf("CreateChangeSet: %d %s", code, body)
 	}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 // Shapes follow botocore's cloudformation/2010-05-15 model (query protocol:
@@ -205,28 +207,7 @@ func writeResult(w http.ResponseWriter, action string, v any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-type xmlError struct {
-	Type    string
-	Code    string
-	Message string
-}
-
-type xmlErrorResponse struct {
-	XMLName   xml.Name `xml:"ErrorResponse"`
-	Xmlns     string   `xml:"xmlns,attr"`
-	Error     xmlError
-	RequestId string
-}
-
 // writeError writes CloudFormation's query-protocol error document.
 func writeError(w http.ResponseWriter, e *apiError) {
-	typ := "Sender"
-	if e.Status >= 500 {
-		typ = "Receiver"
-	}
-	body, _ := xml.Marshal(xmlErrorResponse{Xmlns: xmlns, Error: xmlError{Type: typ, Code: e.Code, Message: e.Message}, RequestId: newUUID()})
-	w.Header().Set("Content-Type", "text/xml")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(e.Status)
-	_, _ = w.Write(body)
+	fakecore.WriteQueryError(w, e, xmlns, newUUID())
 }
