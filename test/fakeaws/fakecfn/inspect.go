@@ -219,6 +219,12 @@ type ChangeSetInfo struct {
 	ID, Name, Type, StackName, Status, StatusReason, ExecutionStatus string
 	RoleARN                                                          string
 	Deleted                                                          bool
+	// IncludeNestedStacks, DeploymentMode and ClientToken are as created.
+	IncludeNestedStacks bool
+	DeploymentMode      string
+	ClientToken         string
+	// ParentID and RootID are set for nested change sets.
+	ParentID, RootID string
 }
 
 // ChangeSets returns every change set ever created, oldest first.
@@ -229,9 +235,14 @@ func (c *CloudFormation) ChangeSets() []ChangeSetInfo {
 	c.advance(now)
 	var out []ChangeSetInfo
 	for _, cs := range c.changeSets {
-		out = append(out, ChangeSetInfo{ID: cs.id, Name: cs.name, Type: cs.csType, StackName: cs.st.name,
+		info := ChangeSetInfo{ID: cs.id, Name: cs.name, Type: cs.csType, StackName: cs.st.name,
 			Status: cs.status(now), StatusReason: cs.statusReason(now), ExecutionStatus: cs.executionStatus(now),
-			RoleARN: cs.roleARN, Deleted: cs.deleted})
+			RoleARN: cs.roleARN, Deleted: cs.deleted, IncludeNestedStacks: cs.includeNested,
+			DeploymentMode: cs.deploymentMode, ClientToken: cs.clientToken}
+		if cs.parent != nil {
+			info.ParentID, info.RootID = cs.parent.id, cs.root.id
+		}
+		out = append(out, info)
 	}
 	return out
 }

@@ -67,12 +67,37 @@ type createChangeSetResult struct {
 }
 
 type xmlResourceChange struct {
-	Action             string
-	LogicalResourceId  string
-	PhysicalResourceId string `xml:",omitempty"`
-	ResourceType       string
-	Replacement        string   `xml:",omitempty"`
-	Scope              []string `xml:"Scope>member"`
+	Action              string
+	LogicalResourceId   string
+	PhysicalResourceId  string `xml:",omitempty"`
+	ResourceType        string
+	Replacement         string                    `xml:",omitempty"`
+	Scope               []string                  `xml:"Scope>member"`
+	Details             []xmlResourceChangeDetail `xml:"Details>member"`
+	PolicyAction        string                    `xml:",omitempty"`
+	ChangeSetId         string                    `xml:",omitempty"`
+	BeforeContext       string                    `xml:",omitempty"`
+	AfterContext        string                    `xml:",omitempty"`
+	ResourceDriftStatus string                    `xml:",omitempty"`
+}
+
+type xmlResourceChangeDetail struct {
+	Target        xmlResourceTarget
+	Evaluation    string
+	ChangeSource  string
+	CausingEntity string `xml:",omitempty"`
+}
+
+type xmlResourceTarget struct {
+	Attribute           string
+	Name                string  `xml:",omitempty"`
+	RequiresRecreation  string  `xml:",omitempty"`
+	Path                string  `xml:",omitempty"`
+	AttributeChangeType string  `xml:",omitempty"`
+	BeforeValue         *string `xml:",omitempty"`
+	AfterValue          *string `xml:",omitempty"`
+	BeforeValueFrom     string  `xml:",omitempty"`
+	AfterValueFrom      string  `xml:",omitempty"`
 }
 
 type xmlChange struct {
@@ -97,6 +122,10 @@ type describeChangeSetResult struct {
 	Changes             []xmlChange `xml:"Changes>member"`
 	NextToken           string      `xml:",omitempty"`
 	IncludeNestedStacks bool
+	DeploymentMode      string `xml:",omitempty"`
+	StackDriftStatus    string `xml:",omitempty"`
+	ParentChangeSetId   string `xml:",omitempty"`
+	RootChangeSetId     string `xml:",omitempty"`
 }
 
 type xmlChangeSetSummary struct {
