@@ -28,8 +28,9 @@ import (
 type S3Options struct {
 	// Now stamps objects and recorded calls. Default time.Now.
 	Now func() time.Time
-	// AccountID owns buckets without an owner of their own
-	// ([S3.SetBucketOwner]). Default [fakecore.DefaultAccountID].
+	// AccountID owns buckets that neither [S3.SetBucketOwner] nor a first
+	// caller through the fakeaws router (whose account then owns it) gave an
+	// owner. Default [fakecore.DefaultAccountID].
 	AccountID string
 	// MaxCalls bounds the call log (default [fakecore.DefaultMaxCalls]).
 	MaxCalls int
@@ -90,6 +91,19 @@ func (s *S3) SetBucketOwner(bucket, account string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.owners[bucket] = account
+}
+
+// claimBucket gives a bucket without an owner to account, when known:
+// buckets spring into existence in the account of their first user.
+func (s *S3) claimBucket(bucket, account string) {
+	if account == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.owners[bucket]; !ok {
+		s.owners[bucket] = account
+	}
 }
 
 func (s *S3) bucketOwner(bucket string) string {
@@ -222,6 +236,7 @@ func s3Action(method, key string) string {
 }
 
 func (s *S3) put(w http.ResponseWriter, r *http.Request, bucket, key string, rec *fakecore.Entry) {
+	s.claimBucket(bucket, r.Header.Get(fakecore.HeaderAccount))
 	// S3 checks the owner before it reads the body.
 	if want := r.Header.Get("X-Amz-Expected-Bucket-Owner"); want != "" && want != s.bucketOwner(bucket) {
 		writeS3Error(w, r, http.StatusForbidden, "AccessDenied", "Access Denied", "")
