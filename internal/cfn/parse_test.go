@@ -237,7 +237,7 @@ func TestCheckOverrides(t *testing.T) {
 	t.Parallel()
 	tmpl := Template{Parameters: []string{"A", "B"}, ParametersKnown: true}
 	err := tmpl.CheckOverrides([]Parameter{{Key: "A"}, {Key: "X", Value: "secret"}, {Key: "Y"}})
-	want := `items 2 and 3 name parameters the template does not declare (it declares: A, B): fix or drop them; if it is part of the value before it, quote that value (Key="a,b", with \" for a quote inside) or give the parameters as JSON`
+	want := `items 2 and 3 name parameters the template does not declare (it declares: A, B): fix the names or drop the items; if it is part of the value before it, quote that value (Key="a,b", with \" for a quote inside) or give the parameters as JSON`
 	if diff := cmp.Diff(want, errString(err)); diff != "" {
 		t.Errorf("error (-want +got):\n%s", diff)
 	}

@@ -80,11 +80,11 @@ func (t Template) CheckOverrides(ps []Parameter) error {
 		declared = strings.Join(t.Parameters, ", ")
 	}
 	// By position: an undeclared name may be a piece of a secret value.
-	what := "names a parameter"
+	what, fix := "names a parameter", "fix the name or drop the item"
 	if len(unknown) > 1 {
-		what = "name parameters"
+		what, fix = "name parameters", "fix the names or drop the items"
 	}
-	return fmt.Errorf("%s %s the template does not declare (it declares: %s): fix or drop them; %s", itemRefs(unknown), what, declared, quoteHint)
+	return fmt.Errorf("%s %s the template does not declare (it declares: %s): %s; %s", itemRefs(unknown), what, declared, fix, quoteHint)
 }
 
 // LoadTemplate reads the template input: an https:// URL is checked and kept
