@@ -23,7 +23,7 @@ import (
 // The budget is one CloudFormation call per tick once the first ticks are
 // past (pollStack alternates the event fetch and the status check), so a
 // job costs at most 30 calls a minute during the first minute of a wait
-// (2 s cap) and 20 after it (3 s cap): a matrix of jobs shares one
+// (2 s cap) and 24 after it (2.5 s cap): a matrix of jobs shares one
 // account-wide API rate limit.
 const (
 	pollInitial = 250 * time.Millisecond
@@ -32,9 +32,9 @@ const (
 	// short operation is seen about 1 s after it happens.
 	pollCapEarly   = 2 * time.Second
 	pollEarlyPhase = time.Minute
-	// pollCapLate holds afterwards: a median detection latency near 1.5 s;
-	// a one-hour update then costs about 1,200 calls.
-	pollCapLate = 3 * time.Second
+	// pollCapLate holds afterwards: a median detection latency near 1.3 s;
+	// a one-hour update then costs about 1,450 calls.
+	pollCapLate = 2500 * time.Millisecond
 	// pollJitter spreads parallel matrix jobs: each delay is scaled by a
 	// factor in [1-pollJitter, 1+pollJitter).
 	pollJitter = 0.2
