@@ -38,10 +38,15 @@ const (
 	// pollJitter spreads parallel matrix jobs: each delay is scaled by a
 	// factor in [1-pollJitter, 1+pollJitter).
 	pollJitter = 0.2
-	// throttleCap bounds the delay after repeated throttling.
-	throttleCap = 20 * time.Second
-	// maxThrottlePenalty doubles the delay up to 2^5 times while throttled
-	// (so the cap is reached from any nominal delay).
+	// throttleBase is the least delay doubled after a throttled call (the
+	// nominal delay is, once it is larger); each further throttled call
+	// doubles it again, up to throttleCap. At the cap a job polls every
+	// 2.5-5 s (16 calls a minute, half its steady rate), so 24 throttled
+	// jobs ask for about the 6 requests a second of a small account limit,
+	// and a streak of 12 throttled calls costs about 40 s.
+	throttleBase = 500 * time.Millisecond
+	throttleCap  = 5 * time.Second
+	// maxThrottlePenalty is where the doubling stops (0.5 s·2^4 > the cap).
 	maxThrottlePenalty = 5
 )
 
@@ -52,11 +57,12 @@ var errDeadline = errors.New("deadline passed")
 // throttling, never sleeping past the deadline.
 //
 // Throttling is answered the way TCP answers congestion: each throttled
-// call doubles the delay (up to throttleCap) and each successful call
-// halves it again, so a job yields quickly when the account's rate limit is
-// shared by many jobs and recovers its poll rate within a few calls once it
-// is not. While throttled the delay has a wider jitter ("equal jitter",
-// half to all of it), so jobs throttled together do not poll together.
+// call doubles the delay (the nominal one, or throttleBase if that is
+// larger; up to throttleCap) and each successful call halves it again, so a job
+// yields quickly when the account's rate limit is shared by many jobs and
+// recovers its poll rate within a few calls once it is not. While
+// throttled the delay has a wider jitter ("equal jitter", half to all of
+// it), so jobs throttled together do not poll together.
 type poller struct {
 	d        *Deployer
 	start    time.Time
@@ -80,8 +86,9 @@ func (p *poller) delay(now time.Time) time.Duration {
 	if p.penalty == 0 {
 		return time.Duration(nominal * (1 - pollJitter + 2*pollJitter*p.d.rand()))
 	}
-	slowed := math.Min(nominal*math.Pow(2, float64(p.penalty)), float64(throttleCap))
-	return time.Duration(slowed * (0.5 + 0.5*p.d.rand()))
+	ceiling := math.Max(nominal, float64(throttleBase)) * math.Pow(2, float64(p.penalty))
+	ceiling = math.Min(ceiling, float64(throttleCap))
+	return time.Duration(ceiling * (0.5 + 0.5*p.d.rand()))
 }
 
 // throttled slows the following polls down; ok speeds them up again.

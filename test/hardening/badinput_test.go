@@ -152,7 +152,7 @@ func badInputs() []badInput {
 		{name: "params_unbalanced_quote", inputs: d(map[string]string{"parameter-overrides": `Env="prod`}), input: "parameter-overrides", fix: "close it with"},
 		{name: "params_text_after_quote", inputs: d(map[string]string{"parameter-overrides": `Env="prod"x`}), input: "parameter-overrides", fix: "put the whole value inside the quotes"},
 		{name: "params_newline_splits_value", inputs: d(map[string]string{"parameter-overrides": "Env=prod\nghadelimiter_0123"}), input: "parameter-overrides", fix: "write Key=Value"},
-		{name: "params_undeclared_key", inputs: d(map[string]string{"parameter-overrides": "Env=prod,Unknown=1"}), input: "parameter-overrides", fix: "fix the names or drop them"},
+		{name: "params_undeclared_key", inputs: d(map[string]string{"parameter-overrides": "Env=prod,Unknown=1"}), input: "parameter-overrides", fix: "item 2 names a parameter the template does not declare (it declares: Env): fix the name or drop the item"},
 		{name: "params_env_var_key", inputs: d(map[string]string{"parameter-overrides": "Env=prod,LD_PRELOAD=/tmp/x.so"}), input: "parameter-overrides", fix: "use only letters and digits"},
 		{name: "params_empty_key", inputs: d(map[string]string{"parameter-overrides": "=prod"}), input: "parameter-overrides", fix: "write Key=Value"},
 		{name: "params_twice", inputs: d(map[string]string{"parameter-overrides": "Env=prod,Env=dev"}), input: "parameter-overrides", fix: "give each parameter once"},

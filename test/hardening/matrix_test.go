@@ -241,14 +241,6 @@ func TestMatrix_throttled_account_every_job_deploys(t *testing.T) {
 		}
 	}
 	slices.Sort(firstMutating)
-	// Calls per minute per job, from its first call to its last.
-	var perMin []float64
-	for _, cs := range byStack {
-		if span := cs[len(cs)-1].Time.Sub(cs[0].Time); len(cs) > 1 && span > 0 {
-			perMin = append(perMin, float64(len(cs))/span.Minutes())
-		}
-	}
-	slices.Sort(perMin)
 	totalThrottled := 0
 	for _, n := range throttled {
 		totalThrottled += n
@@ -268,9 +260,6 @@ func TestMatrix_throttled_account_every_job_deploys(t *testing.T) {
 	if len(firstMutating) > 0 {
 		t.Logf("matrix: first retry of a throttled CreateChangeSet/ExecuteChangeSet, over %d jobs: min %v, p50 %v, max %v",
 			len(firstMutating), firstMutating[0].Round(time.Millisecond), pct(firstMutating, 50).Round(time.Millisecond), firstMutating[len(firstMutating)-1].Round(time.Millisecond))
-	}
-	if len(perMin) > 0 {
-		t.Logf("matrix: CloudFormation calls per job per minute, throttled attempts included: median %.1f, max %.1f", perMin[len(perMin)/2], perMin[len(perMin)-1])
 	}
 }
 
