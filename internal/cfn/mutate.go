@@ -109,7 +109,6 @@ func minTime(a, b time.Time) time.Time {
 // noteRetry says once per deploy that CloudFormation is throttling, the one
 // transient condition a user can act on (fewer parallel jobs).
 func (r *run) noteRetry(err error) {
-	r.retries++
 	if isThrottle(err) && !r.throttleNoted {
 		r.throttleNoted = true
 		r.log().Infof("CloudFormation is throttling this account's API calls (%s); retrying with backoff.", fault.Message(err))

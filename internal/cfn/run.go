@@ -35,9 +35,7 @@ type run struct {
 	// csSettled is true once our change set was executed, deleted or is
 	// deliberately kept, so cleanup must not delete it.
 	csSettled bool
-	// retries counts the retried mutating calls; throttleNoted is set once
-	// throttling was reported.
-	retries       int
+	// throttleNoted is set once throttling was reported.
 	throttleNoted bool
 	// names decides which parameter names may be printed; logger applies
 	// it to every line.
