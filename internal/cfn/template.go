@@ -63,23 +63,35 @@ func (t Template) Declares(key string) bool {
 }
 
 // CheckOverrides refuses overrides for parameters the template does not
-// declare, listing the declared names. It does nothing when the names are
-// unknown.
+// declare, listing the declared names. A key that may be a piece of a value
+// (see Parameter.Item) is named by its position, never shown. It does
+// nothing when the names are unknown.
 func (t Template) CheckOverrides(ps []Parameter) error {
-	var unknown []string
+	var unknown, hidden []string
 	for _, p := range ps {
-		if !t.Declares(p.Key) {
+		switch {
+		case t.Declares(p.Key):
+		case p.hidden():
+			hidden = append(hidden, fmt.Sprintf("%s names a parameter the template does not declare; if it belongs to the value of %s, quote that value (%s='a,b') or repeat the key for a list (%s=a,%s=b); the key is not shown because it may be a piece of that value", p.where(), p.After, p.After, p.After, p.After))
+		default:
 			unknown = append(unknown, p.Key)
 		}
 	}
-	if len(unknown) == 0 {
+	if len(unknown) == 0 && len(hidden) == 0 {
 		return nil
 	}
-	declared := "none"
+	declared := "it declares none"
 	if len(t.Parameters) > 0 {
-		declared = strings.Join(t.Parameters, ", ")
+		declared = "it declares: " + strings.Join(t.Parameters, ", ")
 	}
-	return fmt.Errorf("the template does not declare %s (it declares: %s): fix the names or drop them", strings.Join(unknown, ", "), declared)
+	var lines []string
+	if len(unknown) > 0 {
+		lines = append(lines, fmt.Sprintf("the template does not declare %s (%s): fix the names or drop them", strings.Join(unknown, ", "), declared))
+	}
+	for _, h := range hidden {
+		lines = append(lines, fmt.Sprintf("%s (%s)", h, declared))
+	}
+	return errors.New(strings.Join(lines, "\n"))
 }
 
 // LoadTemplate reads the template input: an https:// URL is checked and kept
