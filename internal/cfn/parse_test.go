@@ -335,8 +335,10 @@ func TestSummaryMarkdown(t *testing.T) {
 		"| Timings | change set 3.2s, execution 20s, total 23.3s |\n" +
 		"\n#### Root cause\n\n| Time | Logical ID | Type | Status | Reason |\n|---|---|---|---|---|\n" +
 		"| 12:00:00 | Fn | AWS::Lambda::Function | UPDATE\\_FAILED | bad\\\\n\\| injected \\| |\n" +
-		"\n#### Changes\n\n| Action | Logical ID | Type | Replacement |\n|---|---|---|---|\n" +
-		"| Modify | Fn\\|x | AWS::Lambda::Function | True |\n" +
+		"\n#### Changes to stack app (change set deploy-1)\n\n" +
+		"1 change(s): 1 to modify. **⚠️ 1 resource(s) will be replaced** (a new physical resource; the old one is deleted)\n\n" +
+		"| Action | Logical ID | Type | Replacement |\n|---|---|---|---|\n" +
+		"| Modify | Fn\\|x | AWS::Lambda::Function | **True** ⚠️ will be replaced |\n" +
 		"\n#### Outputs\n\n| Key | Description |\n|---|---|\n| Url | site |\n"
 	if diff := cmp.Diff(want, r.SummaryMarkdown()); diff != "" {
 		t.Errorf("SummaryMarkdown (-want +got):\n%s", diff)

@@ -44,6 +44,9 @@ type Template struct {
 	// cannot read (aliases, merge keys); unknown-override checks are then
 	// left to CloudFormation.
 	ParametersKnown bool
+	// NoEcho lists the parameters declared with NoEcho, sorted: their
+	// values are masked in change tables.
+	NoEcho []string
 }
 
 // NeedsUpload reports whether the local body is too large for TemplateBody,
@@ -136,6 +139,7 @@ func LoadTemplate(workspace, value string, readFile func(string) ([]byte, error)
 		return Template{}, fmt.Errorf("template %s %w", v, err)
 	}
 	t.Path = path
+	t.NoEcho = noEchoParameters(data)
 	return t, nil
 }
 

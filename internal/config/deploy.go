@@ -75,7 +75,6 @@ func (l *loader) loadDeploy(ctx context.Context) {
 	if len(o.NotificationARNs) > 5 {
 		l.p.add("notification-arns", "lists %d topics; CloudFormation allows at most 5", len(o.NotificationARNs))
 	}
-	o.Timeout = cfn.DefaultTimeout
 	if v := l.get("timeout-in-minutes"); v != "" {
 		n, ok := wholeNumber(v)
 		if !ok || n < 1 || n > 24*60 {
