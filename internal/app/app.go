@@ -123,7 +123,7 @@ func maskGiven(log *gha.Log, input, env func(string) string) {
 	for _, s := range []string{input("aws-secret-access-key"), input("aws-session-token"), input("aws-access-key-id"), env("ACTIONS_ID_TOKEN_REQUEST_TOKEN")} {
 		log.Mask(s)
 	}
-	if strings.EqualFold(input("role-chaining"), "true") {
+	if chaining, _ := config.ParseBool(strings.TrimSpace(input("role-chaining"))); chaining {
 		log.Mask(env("AWS_SECRET_ACCESS_KEY"))
 		log.Mask(env("AWS_SESSION_TOKEN"))
 	}
@@ -242,6 +242,8 @@ func deployOutputs(r *cfn.Result) []gha.KV {
 		{Key: "change-set-name", Value: r.ChangeSetName},
 		{Key: "has-changes", Value: strconv.FormatBool(r.HasChanges)},
 		{Key: "changes-count", Value: strconv.Itoa(r.ChangesCount)},
+		{Key: "changes-summary", Value: r.ChangesSummaryJSON()},
+		{Key: "changes-markdown", Value: r.ChangesMarkdown()},
 	}
 	for _, o := range r.Outputs {
 		out = append(out, gha.KV{Key: o.Key, Value: o.Value})

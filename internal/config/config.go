@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -62,6 +63,9 @@ type Options struct {
 	ReadFile func(string) ([]byte, error)
 	// Now is the clock for the deadline and default names.
 	Now func() time.Time
+	// HTTPClient fetches https parameter files; default: a client through
+	// http-proxy or the environment's proxy.
+	HTTPClient *http.Client
 }
 
 // MaxFileSize bounds the files the action reads (template, parameter and
