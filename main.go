@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"os"
 	"os/signal"
 	"syscall"
@@ -30,9 +31,22 @@ func main() {
 	os.Exit(realMain(ctx))
 }
 
+// actionYML is the action's metadata: the inputs it declares are the only
+// ones the action accepts.
+//
+//go:embed action.yml
+var actionYML []byte
+
 func realMain(ctx context.Context) int {
-	err := app.Run(ctx, app.Deps{
+	inputs, err := config.ParseActionInputs(actionYML)
+	if err != nil {
+		gha.NewLog(os.Stdout).Errorf("internal error: %v", err)
+		return 1
+	}
+	err = app.Run(ctx, app.Deps{
 		Getenv:        os.Getenv,
+		Environ:       os.Environ,
+		Inputs:        inputs,
 		Stdout:        os.Stdout,
 		ReadFile:      func(p string) ([]byte, error) { return gha.ReadFile(p, config.MaxFileSize) },
 		Now:           time.Now,

@@ -31,7 +31,13 @@ import (
 // Deps are the outside world. main fills them with the real thing; tests
 // with fakes.
 type Deps struct {
-	Getenv   func(string) string
+	Getenv func(string) string
+	// Environ lists the step's environment (os.Environ), to find INPUT_
+	// variables action.yml does not declare.
+	Environ func() []string
+	// Inputs are the input names action.yml declares; main reads them
+	// from the embedded file, so the two cannot drift.
+	Inputs   []string
 	Stdout   io.Writer
 	ReadFile func(string) ([]byte, error)
 	Now      func() time.Time
@@ -173,10 +179,15 @@ func credentialOutputs(plan *config.Plan, c *awsauth.Credentials) []gha.KV {
 // prepare validates every input and the file-command paths, reporting all
 // problems together.
 func prepare(ctx context.Context, get func(string) string, runner gha.Runner, d Deps) (*config.Plan, error) {
+	if len(d.Inputs) == 0 || d.Environ == nil {
+		return nil, errors.New("internal error: the inputs of action.yml are not wired in")
+	}
 	plan, err := config.Load(ctx, get, d.Getenv, func(o *config.Options) {
 		o.Runner = &runner
 		o.ReadFile = d.ReadFile
 		o.Now = d.Now
+		o.Declared = d.Inputs
+		o.Environ = d.Environ()
 	})
 	var errs []error
 	if err != nil {

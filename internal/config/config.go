@@ -63,6 +63,12 @@ type Options struct {
 	ReadFile func(string) ([]byte, error)
 	// Now is the clock for the deadline and default names.
 	Now func() time.Time
+	// Declared are the input names action.yml declares (ParseActionInputs);
+	// with Environ, every other INPUT_ variable is refused. Empty skips the
+	// check.
+	Declared []string
+	// Environ is the step's environment as KEY=VALUE lines (os.Environ).
+	Environ []string
 	// HTTPClient fetches https parameter files; default: a client through
 	// http-proxy or the environment's proxy.
 	HTTPClient *http.Client
@@ -116,6 +122,7 @@ func (l *loader) boolean(name string, def bool) bool {
 
 func (l *loader) load(ctx context.Context) {
 	start := l.o.Now()
+	l.checkUnknownInputs()
 	l.loadTimeout(start)
 	l.loadRegion()
 	l.loadCredentials()
