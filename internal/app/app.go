@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -133,7 +134,20 @@ func maskGiven(log *gha.Log, input, env func(string) string) {
 		log.Mask(env("AWS_SECRET_ACCESS_KEY"))
 		log.Mask(env("AWS_SESSION_TOKEN"))
 	}
+	// mask-aws-account-id: the account is in the role ARNs before any
+	// call names it; mask it before the first line, even if the inputs
+	// turn out invalid.
+	if v := strings.TrimSpace(input("mask-aws-account-id")); strings.EqualFold(v, "true") || v == "1" {
+		for _, name := range []string{"role-to-assume", "cloudformation-role-arn"} {
+			if m := accountInARN.FindStringSubmatch(input(name)); m != nil {
+				log.Mask(m[1])
+			}
+		}
+	}
 }
+
+// accountInARN finds the account of an IAM ARN.
+var accountInARN = regexp.MustCompile(`^\s*arn:[\w-]+:iam::(\d{12}):`)
 
 // newAssumer wires the credential flow to the SDK and the runner.
 func newAssumer(d Deps, log *gha.Log, base aws.Config, plan *config.Plan, runner gha.Runner, proxy func(*http.Request) (*url.URL, error)) *awsauth.Assumer {

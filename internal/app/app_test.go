@@ -14,8 +14,8 @@ import (
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/fault"
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerfile"
 )
 
 // deps runs the app in-process (so the race detector sees it) against srv.
@@ -69,13 +69,13 @@ func declaredInputs(t *testing.T) []string {
 	return names
 }
 
-func read(t *testing.T, p string) []gha.KV {
+func read(t *testing.T, p string) []runnerfile.KV {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv, err := gha.ParseEnvFile(string(b))
+	kv, err := runnerfile.Parse(string(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func read(t *testing.T, p string) []gha.KV {
 
 func TestRun_stored_keys_in_process(t *testing.T) {
 	t.Parallel()
-	srv := fakeaws.New(fakeaws.Options{})
+	srv := fakeaws.New()
 	defer srv.Close()
 	srv.AddUser("ci", "AKIAAPPTESTUSER00001", "appTestSecret/0123456789abcdefghijklmno")
 	srv.AddRole(fakeaws.Role{Name: "deploy", AllowTagSession: true})
@@ -119,7 +119,7 @@ func TestRun_stored_keys_in_process(t *testing.T) {
 
 func TestRun_bad_inputs_report_everything_and_write_nothing(t *testing.T) {
 	t.Parallel()
-	srv := fakeaws.New(fakeaws.Options{})
+	srv := fakeaws.New()
 	defer srv.Close()
 	env := map[string]string{"INPUT_AWS-REGION": "nowhere", "INPUT_STACK-NAME": "app", "INPUT_TEMPLATE": "missing.yaml",
 		"INPUT_PARAMETER-OVERRIDES": `A="unbalanced`, "ACTIONS_ID_TOKEN_REQUEST_URL": "http://x", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t",
@@ -136,7 +136,7 @@ func TestRun_bad_inputs_report_everything_and_write_nothing(t *testing.T) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
 	}
-	if n := len(srv.Requests()); n != 0 {
+	if n := len(srv.Calls()); n != 0 {
 		t.Errorf("%d requests made", n)
 	}
 	if kv := read(t, env["GITHUB_ENV"]); len(kv) != 0 {
@@ -154,7 +154,7 @@ func asInputError(err error, target **InputError) bool {
 // silently ignored by the runner; the step stops before any request.
 func TestRun_undeclared_input_stops_before_any_request(t *testing.T) {
 	t.Parallel()
-	srv := fakeaws.New(fakeaws.Options{})
+	srv := fakeaws.New()
 	defer srv.Close()
 	env := map[string]string{
 		"INPUT_AWS-REGION": "eu-west-1", "INPUT_AWS-ACCESS-KEY-ID": "AKIAAPPTESTUSER00001",
@@ -169,7 +169,7 @@ func TestRun_undeclared_input_stops_before_any_request(t *testing.T) {
 	if strings.Contains(err.Error(), "secret-looking-value") || strings.Contains(out.String(), "secret-looking-value") {
 		t.Errorf("the value was shown: %v", err)
 	}
-	if n := len(srv.Requests()); n != 0 {
+	if n := len(srv.Calls()); n != 0 {
 		t.Errorf("%d requests made", n)
 	}
 }

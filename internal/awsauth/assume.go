@@ -139,6 +139,10 @@ func (f *flow) run(ctx context.Context) (*Credentials, error) {
 		}))
 	}
 	roleARN := req.RoleARN
+	if req.MaskAccountID {
+		// Before the first line that names the role.
+		f.log.Mask(accountOf(roleARN))
+	}
 	if req.RoleName == "" {
 		// Stored keys and no role: validate and export them as they are.
 		f.log.Infof("No role-to-assume: validating the given keys and exporting them as they are")
@@ -147,12 +151,16 @@ func (f *flow) run(ctx context.Context) (*Credentials, error) {
 			return nil, err
 		}
 		c := &Credentials{AccessKeyID: req.Keys.AccessKeyID, SecretAccessKey: req.Keys.SecretAccessKey, SessionToken: req.Keys.SessionToken, Account: aws.ToString(id.Account), ARN: aws.ToString(id.Arn)}
+		f.maskAccount(c)
 		return c, f.checkAccount(c)
 	}
 	if roleARN == "" {
 		id, err := f.callerIdentity(ctx, f.newSTS(source), "finding the source account for role "+req.RoleName, false)
 		if err != nil {
 			return nil, err
+		}
+		if req.MaskAccountID {
+			f.log.Mask(aws.ToString(id.Account))
 		}
 		part := PartitionOf(req.Region)
 		roleARN = fmt.Sprintf("arn:%s:iam::%s:role/%s", part, aws.ToString(id.Account), req.RoleName)
@@ -163,17 +171,22 @@ func (f *flow) run(ctx context.Context) (*Credentials, error) {
 		session = DefaultSessionName(req.GitHub, req.SessionDiscriminator)
 	}
 
-	var creds *ststypes.Credentials
+	var got issued
 	var err error
 	switch {
 	case req.Source.WebIdentity():
-		creds, err = f.assumeWithWebIdentity(ctx, roleARN, session)
+		got, err = f.assumeWithWebIdentity(ctx, roleARN, session)
 	default:
-		creds, err = f.assumeRole(ctx, f.newSTS(source), roleARN, session)
+		got, err = f.assumeRole(ctx, f.newSTS(source), roleARN, session)
 	}
 	if err != nil {
 		return nil, err
 	}
+	if got.creds == nil {
+		return nil, fault.New("assuming role "+roleARN, errors.New("STS answered without credentials"),
+			"the STS endpoint answered success with no Credentials element, which real STS never does; check sts-endpoint, AWS_ENDPOINT_URL* and any proxy in between")
+	}
+	creds := got.creds
 	c := &Credentials{AccessKeyID: aws.ToString(creds.AccessKeyId), SecretAccessKey: aws.ToString(creds.SecretAccessKey), SessionToken: aws.ToString(creds.SessionToken), Expiration: aws.ToTime(creds.Expiration)}
 	// The secrets exist now: mask them before anything else happens.
 	f.log.Mask(c.AccessKeyID)
@@ -183,26 +196,63 @@ func (f *flow) run(ctx context.Context) (*Credentials, error) {
 		return nil, err
 	}
 
-	// Confirm the account and role before anything is written. IAM is
-	// eventually consistent: a brand-new session can be refused for a moment
-	// (configure-aws-credentials#1681), so this call retries that too.
-	id, err := f.callerIdentity(ctx, f.newSTS(c.Provider()), "confirming the assumed role", true)
-	if err != nil {
-		return nil, err
+	// Confirm the account and role before anything is written. The answer
+	// names the session (arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION),
+	// so no second call is needed; an STS-compatible service that leaves it
+	// out is asked with GetCallerIdentity instead.
+	c.ARN = got.arn
+	if c.ARN == "" {
+		id, err := f.callerIdentity(ctx, f.newSTS(c.Provider()), "confirming the assumed role", true)
+		if err != nil {
+			return nil, err
+		}
+		c.ARN = aws.ToString(id.Arn)
 	}
-	c.Account, c.ARN = aws.ToString(id.Account), aws.ToString(id.Arn)
-	if req.MaskAccountID {
-		f.log.Mask(c.Account)
-		f.log.Mask(c.ARN)
-	}
+	c.Account = accountOf(c.ARN)
+	f.maskAccount(c)
 	if err := f.checkAccount(c); err != nil {
 		return nil, err
 	}
-	if want := roleNameOf(roleARN); !strings.Contains(c.ARN, ":assumed-role/"+want+"/") {
-		return nil, fmt.Errorf("confirming the assumed role: STS reports the caller as %s, not a session of role %s; check sts-endpoint and AWS_ENDPOINT_URL*", c.ARN, want)
+	if err := checkSession(c.ARN, roleARN); err != nil {
+		return nil, err
 	}
 	f.log.Infof("Assumed %s (account %s), session %s, valid until %s", c.ARN, c.Account, session, c.Expiration.UTC().Format(time.RFC3339))
 	return c, nil
+}
+
+// issued is what AssumeRole* answered.
+type issued struct {
+	creds *ststypes.Credentials
+	arn   string // the assumed-role session ARN, if STS named it
+}
+
+// accountOf returns the account field of an ARN, or "".
+func accountOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[4]
+}
+
+// checkSession refuses a session that is not of the role asked for: another
+// account, partition or role means the endpoint is not the STS we meant.
+func checkSession(sessionARN, roleARN string) error {
+	want := strings.SplitN(roleARN, ":", 6)
+	got := strings.SplitN(sessionARN, ":", 6)
+	name := roleNameOf(roleARN)
+	if len(got) < 6 || len(want) < 6 || got[1] != want[1] || got[4] != want[4] || !strings.HasPrefix(got[5], "assumed-role/"+name+"/") {
+		return fault.New("confirming the assumed role", fmt.Errorf("STS reports the session as %s, not a session of %s", sessionARN, roleARN),
+			"the answer names another account, partition or role: check sts-endpoint, AWS_ENDPOINT_URL* and any proxy in between")
+	}
+	return nil
+}
+
+func (f *flow) maskAccount(c *Credentials) {
+	if f.req.MaskAccountID {
+		f.log.Mask(c.Account)
+		f.log.Mask(c.ARN)
+	}
 }
 
 func roleNameOf(arn string) string {
@@ -256,7 +306,7 @@ func (e retryableError) Unwrap() error { return e.error }
 // RetryableError tells the SDK's retryer to retry it.
 func (e retryableError) RetryableError() bool { return true }
 
-func (f *flow) assumeRole(ctx context.Context, client STSAPI, roleARN, session string) (*ststypes.Credentials, error) {
+func (f *flow) assumeRole(ctx context.Context, client STSAPI, roleARN, session string) (issued, error) {
 	req := f.req
 	in := &sts.AssumeRoleInput{
 		RoleArn:         aws.String(roleARN),
@@ -295,9 +345,16 @@ func (f *flow) assumeRole(ctx context.Context, client STSAPI, roleARN, session s
 		err = call()
 	}
 	if err != nil {
-		return nil, explain(err, req, "assuming role "+roleARN, roleARN, nil)
+		return issued{}, explain(err, req, "assuming role "+roleARN, roleARN, nil)
 	}
-	return out.Credentials, nil
+	return issued{creds: out.Credentials, arn: sessionARN(out.AssumedRoleUser)}, nil
+}
+
+func sessionARN(u *ststypes.AssumedRoleUser) string {
+	if u == nil {
+		return ""
+	}
+	return aws.ToString(u.Arn)
 }
 
 func setTags(in *sts.AssumeRoleInput, tags []Tag, transitive []string) {
@@ -322,7 +379,7 @@ func tagKeys(ts []Tag) string {
 	return strings.Join(keys, ", ")
 }
 
-func (f *flow) assumeWithWebIdentity(ctx context.Context, roleARN, session string) (*ststypes.Credentials, error) {
+func (f *flow) assumeWithWebIdentity(ctx context.Context, roleARN, session string) (issued, error) {
 	req := f.req
 	client := f.newSTS(nil)
 	in := &sts.AssumeRoleWithWebIdentityInput{
@@ -351,9 +408,9 @@ func (f *flow) assumeWithWebIdentity(ctx context.Context, roleARN, session strin
 		return err
 	})
 	if err != nil {
-		return nil, explain(err, req, "assuming role "+roleARN+" with web identity", roleARN, claimsOf(token))
+		return issued{}, explain(err, req, "assuming role "+roleARN+" with web identity", roleARN, claimsOf(token))
 	}
-	return out.Credentials, nil
+	return issued{creds: out.Credentials, arn: sessionARN(out.AssumedRoleUser)}, nil
 }
 
 func (f *flow) token(ctx context.Context) (string, error) {

@@ -49,6 +49,29 @@ type stubSTS struct {
 	tags      [][]ststypes.Tag
 	callerARN string
 	account   string
+	// noSessionARN leaves AssumedRoleUser out, as some STS-compatible
+	// services do; noCreds answers success without credentials.
+	noSessionARN, noCreds bool
+}
+
+// answer is what AssumeRole* returns: the scripted session and credentials.
+func (s *stubSTS) answer() (*ststypes.Credentials, *ststypes.AssumedRoleUser) {
+	creds := issuedCreds
+	if s.noCreds {
+		creds = nil
+	}
+	if s.noSessionARN {
+		return creds, nil
+	}
+	arn := s.callerARN
+	if arn == "" {
+		acct := s.account
+		if acct == "" {
+			acct = "123456789012"
+		}
+		arn = "arn:aws:sts::" + acct + ":assumed-role/deploy/s"
+	}
+	return creds, &ststypes.AssumedRoleUser{Arn: aws.String(arn), AssumedRoleId: aws.String("AROA:s")}
 }
 
 func (s *stubSTS) next(name string) error {
@@ -61,14 +84,15 @@ func (s *stubSTS) next(name string) error {
 	return err
 }
 
-var issued = &ststypes.Credentials{AccessKeyId: aws.String("ASIAISSUEDKEY0000001"), SecretAccessKey: aws.String("issued-secret"), SessionToken: aws.String("issued-token"), Expiration: aws.Time(time.Unix(2e9, 0))}
+var issuedCreds = &ststypes.Credentials{AccessKeyId: aws.String("ASIAISSUEDKEY0000001"), SecretAccessKey: aws.String("issued-secret"), SessionToken: aws.String("issued-token"), Expiration: aws.Time(time.Unix(2e9, 0))}
 
 func (s *stubSTS) AssumeRole(_ context.Context, in *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
 	s.tags = append(s.tags, in.Tags)
 	if err := s.next("AssumeRole"); err != nil {
 		return nil, err
 	}
-	return &sts.AssumeRoleOutput{Credentials: issued}, nil
+	creds, user := s.answer()
+	return &sts.AssumeRoleOutput{Credentials: creds, AssumedRoleUser: user}, nil
 }
 
 func (s *stubSTS) AssumeRoleWithWebIdentity(_ context.Context, in *sts.AssumeRoleWithWebIdentityInput, _ ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
@@ -76,7 +100,8 @@ func (s *stubSTS) AssumeRoleWithWebIdentity(_ context.Context, in *sts.AssumeRol
 	if err := s.next("AssumeRoleWithWebIdentity"); err != nil {
 		return nil, err
 	}
-	return &sts.AssumeRoleWithWebIdentityOutput{Credentials: issued}, nil
+	creds, user := s.answer()
+	return &sts.AssumeRoleWithWebIdentityOutput{Credentials: creds, AssumedRoleUser: user}, nil
 }
 
 func (s *stubSTS) GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
@@ -256,7 +281,10 @@ func TestRun_wrong_role_or_account_is_refused(t *testing.T) {
 		want    string
 	}{
 		{"other_account", &stubSTS{account: "999999999999"}, []string{"123456789012"}, "not in allowed-account-ids"},
-		{"other_role", &stubSTS{callerARN: "arn:aws:sts::123456789012:assumed-role/other/s"}, nil, "not a session of role deploy"},
+		{"other_role", &stubSTS{callerARN: "arn:aws:sts::123456789012:assumed-role/other/s"}, nil, "not a session of arn:aws:iam::123456789012:role/deploy"},
+		{"other_account_than_the_role", &stubSTS{account: "999999999999"}, nil, "STS reports the session as arn:aws:sts::999999999999:assumed-role/deploy/s"},
+		{"other_partition", &stubSTS{callerARN: "arn:aws-cn:sts::123456789012:assumed-role/deploy/s"}, nil, "not a session of"},
+		{"fallback_other_account", &stubSTS{callerARN: "arn:aws:sts::999999999999:assumed-role/deploy/s", noSessionARN: true}, nil, "not a session of"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -272,9 +300,63 @@ func TestRun_wrong_role_or_account_is_refused(t *testing.T) {
 	}
 }
 
+// One STS call per credential step: the AssumeRole answer names the session.
+func TestRun_confirms_the_session_from_the_answer(t *testing.T) {
+	t.Parallel()
+	for _, src := range []Source{SourceKeys, SourceOIDC} {
+		stub := &stubSTS{}
+		req := keysConfig()
+		req.Source = src
+		c, err := newAssumer(stub, &recordingLog{}, new([]time.Duration)).Run(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(stub.calls) != 1 || c.Account != "123456789012" || c.ARN != "arn:aws:sts::123456789012:assumed-role/deploy/s" {
+			t.Errorf("%v: calls %v, account %q, arn %q", src, stub.calls, c.Account, c.ARN)
+		}
+	}
+}
+
+// A 200 answer without credentials is an error with a fix, not a panic.
+func TestRun_answer_without_credentials(t *testing.T) {
+	t.Parallel()
+	for _, src := range []Source{SourceKeys, SourceOIDC} {
+		req := keysConfig()
+		req.Source = src
+		_, err := newAssumer(&stubSTS{noCreds: true}, &recordingLog{}, new([]time.Duration)).Run(context.Background(), req)
+		if err == nil || !strings.Contains(err.Error(), "STS answered without credentials") || !strings.Contains(err.Error(), "To fix:") {
+			t.Errorf("%v: err = %v", src, err)
+		}
+	}
+}
+
+// mask-aws-account-id masks the account before the first line names it.
+func TestRun_masks_the_account_before_the_first_line(t *testing.T) {
+	t.Parallel()
+	log := &recordingLog{}
+	req := keysConfig()
+	req.MaskAccountID = true
+	if _, err := newAssumer(&stubSTS{}, log, new([]time.Duration)).Run(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if first, _ := log.firstMention("123456789012"); first != "mask:123456789012" {
+		t.Errorf("first mention of the account is %q", first)
+	}
+	log = &recordingLog{}
+	req.RoleARN = "" // a bare name, resolved in the source account
+	if _, err := newAssumer(&stubSTS{}, log, new([]time.Duration)).Run(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if first, _ := log.firstMention("123456789012"); first != "mask:123456789012" {
+		t.Errorf("bare name: first mention of the account is %q", first)
+	}
+}
+
 func TestRun_new_session_eventual_consistency_is_retried(t *testing.T) {
 	t.Parallel()
-	stub := &stubSTS{errs: []error{nil, apiErr("InvalidClientTokenId", "The security token included in the request is invalid.")}}
+	// Without a session ARN in the answer, GetCallerIdentity confirms it
+	// and retries a brand-new session's refusal.
+	stub := &stubSTS{noSessionARN: true, errs: []error{nil, apiErr("InvalidClientTokenId", "The security token included in the request is invalid.")}}
 	var slept []time.Duration
 	if _, err := newAssumer(stub, &recordingLog{}, &slept).Run(context.Background(), keysConfig()); err != nil {
 		t.Fatalf("err = %v (calls %v)", err, stub.calls)

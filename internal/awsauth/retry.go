@@ -57,7 +57,7 @@ func extraRetryable(err error) aws.Ternary {
 	if errors.As(err, &marked) {
 		return aws.BoolTernary(marked.RetryableError())
 	}
-	if isCertificateError(err) {
+	if isCertificateError(err) || isRequestBuildError(err) {
 		return aws.FalseTernary
 	}
 	var ae smithy.APIError
@@ -181,4 +181,11 @@ func isCertificateError(err error) bool {
 	var invalid x509.CertificateInvalidError
 	var verify *tls.CertificateVerificationError
 	return errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid) || errors.As(err, &verify)
+}
+
+// isRequestBuildError reports a request that net/http refused to send (an
+// invalid header value, such as a credential with a line break): it never
+// reached the network, and another attempt builds the same request.
+func isRequestBuildError(err error) bool {
+	return strings.Contains(err.Error(), "net/http: invalid header field")
 }

@@ -127,7 +127,7 @@ func (r *run) logChanges() {
 func detailLine(d ChangeDetail) string {
 	line := detailName(d)
 	if d.BeforeValue != nil || d.AfterValue != nil {
-		line += ": " + shorten(deref(d.BeforeValue, "(none)"), logValueLen) + " -> " + shorten(deref(d.AfterValue, "(none)"), logValueLen)
+		line += ": " + shorten(valueOr(d.BeforeValue, "(none)"), logValueLen) + " -> " + shorten(valueOr(d.AfterValue, "(none)"), logValueLen)
 	}
 	if d.RequiresRecreation != "" && d.RequiresRecreation != string(types.RequiresRecreationNever) {
 		line += "  (requires recreation: " + d.RequiresRecreation + ")"
@@ -152,7 +152,7 @@ func detailName(d ChangeDetail) string {
 	return name
 }
 
-func deref(p *string, none string) string {
+func valueOr(p *string, none string) string {
 	if p == nil {
 		return none
 	}

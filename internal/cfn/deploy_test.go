@@ -117,7 +117,9 @@ func TestDeploy_create(t *testing.T) {
 		ChangeSetType: "CREATE", ChangeSetStatus: "CREATE_COMPLETE", ChangeSetExecutionStatus: "AVAILABLE", ChangeSetCreated: t0,
 		HasChanges: true, ChangesCount: 1, Created: true, Executed: true,
 		Changes: []Change{{Action: "Add", LogicalID: "Bucket", ResourceType: "AWS::S3::Bucket"}},
-		Outputs: []Output{{Key: "Url", Value: "https://x", Description: "site"}},
+		// DBPassword is NoEcho and not given: its value cannot be masked.
+		ValuesWithheld: "the NoEcho parameter(s) DBPassword have values this deploy did not give, so it cannot mask them",
+		Outputs:        []Output{{Key: "Url", Value: "https://x", Description: "site"}},
 	}
 	if diff := cmp.Diff(wantRes, got); diff != "" {
 		t.Errorf("Result (-want +got):\n%s", diff)

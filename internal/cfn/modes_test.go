@@ -355,3 +355,25 @@ func TestDeploy_create_only_empty_change_set_summary(t *testing.T) {
 		t.Errorf("markdown = %q", md)
 	}
 }
+
+// The template's NoEcho parameters are read with its parameter names: JSON,
+// YAML, a quoted "true" and a merge key.
+func TestParseTemplateBody_no_echo(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, body string }{
+		{"json", `{"Parameters":{"Pw":{"Type":"String","NoEcho":true},"Key":{"Type":"String","NoEcho":"true"},"Env":{"Type":"String"}},"Resources":{}}`},
+		{"yaml", "Parameters:\n  Pw:\n    Type: String\n    NoEcho: true\n  Key:\n    Type: String\n    NoEcho: 'True'\n  Env:\n    Type: String\n    NoEcho: false\nResources: {}\n"},
+		{"yaml_merge", "Secret: &secret\n  Type: String\n  NoEcho: true\nParameters:\n  Pw:\n    <<: *secret\n  Key: *secret\n  Env:\n    Type: String\nResources: {}\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tmpl, err := parseTemplateBody([]byte(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{"Key", "Pw"}, tmpl.NoEcho); diff != "" {
+				t.Errorf("NoEcho (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

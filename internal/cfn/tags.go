@@ -53,11 +53,11 @@ func ParseTags(value string) ([]Tag, error) {
 	if len(doc.Content) == 0 {
 		return nil, fmt.Errorf("holds no tags: %s", tagFormats)
 	}
-	root := resolveAlias(doc.Content[0])
+	root := deref(doc.Content[0])
 	switch root.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(root.Content); i += 2 {
-			k, val := resolveAlias(root.Content[i]), resolveAlias(root.Content[i+1])
+			k, val := deref(root.Content[i]), deref(root.Content[i+1])
 			if k.Kind != yaml.ScalarNode {
 				return nil, fmt.Errorf("line %d: a tag key must be text: %s", k.Line, tagFormats)
 			}
@@ -69,7 +69,7 @@ func ParseTags(value string) ([]Tag, error) {
 		}
 	case yaml.SequenceNode:
 		for i, item := range root.Content {
-			t, err := tagItem(resolveAlias(item))
+			t, err := tagItem(deref(item))
 			if err != nil {
 				return nil, fmt.Errorf("item %d %w", i+1, err)
 			}
@@ -126,7 +126,7 @@ func tagItem(n *yaml.Node) (Tag, error) {
 	var t Tag
 	var hasKey, hasValue bool
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := resolveAlias(n.Content[i]), resolveAlias(n.Content[i+1])
+		k, val := deref(n.Content[i]), deref(n.Content[i+1])
 		text, ok := scalarValue(val)
 		switch {
 		case k.Value != "Key" && k.Value != "Value":
@@ -154,13 +154,6 @@ func scalarValue(n *yaml.Node) (string, bool) {
 		return "", true
 	}
 	return n.Value, true
-}
-
-func resolveAlias(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 8; i++ {
-		n = n.Alias
-	}
-	return n
 }
 
 func checkTags(tags []Tag) error {

@@ -164,6 +164,12 @@ func TestLoad_rejects_with_input_name_and_fix(t *testing.T) {
 		{"sts_endpoint", keys(map[string]string{"sts-endpoint": "sts.amazonaws.com"}), noEnv, []string{"input sts-endpoint"}},
 		{"proxy_password_hidden", keys(map[string]string{"http-proxy": "ftp://user:hunter2@proxy"}), noEnv, []string{"input http-proxy"}},
 		{"secret_with_newline", keys(map[string]string{"aws-secret-access-key": "abcdefghij\nabcdefghijkl"}), noEnv, []string{"line break"}},
+		{"session_token_line_break", keys(map[string]string{"aws-session-token": "FwoGZXIvYXdzE\nPART2"}), noEnv, []string{"input aws-session-token: contains white space or a line break"}},
+		{"chaining_token_line_break", map[string]string{"aws-region": "us-east-1", "role-to-assume": "arn:aws:iam::123456789012:role/d", "role-chaining": "true"},
+			func(k string) string {
+				return map[string]string{"AWS_ACCESS_KEY_ID": "ASIA", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "a\nb"}[k]
+			}, []string{"input role-chaining: the environment's AWS_SECRET_ACCESS_KEY or AWS_SESSION_TOKEN contains"}},
+		{"sts_plain_http_remote", keys(map[string]string{"sts-endpoint": "http://sts.us-east-1.amazonaws.com"}), noEnv, []string{"input sts-endpoint", "plain http:// to a remote host"}},
 		{"key_id_lower", keys(map[string]string{"aws-access-key-id": "akiaiosfodnn7example"}), noEnv, []string{"input aws-access-key-id"}},
 		{"oidc_bare_name", map[string]string{"aws-region": "us-east-1", "role-to-assume": "deploy"}, oidcEnv, []string{"full ARN"}},
 		{"stack_without_template", keys(map[string]string{"stack-name": "app"}), noEnv, []string{"input template: is required"}},
@@ -366,5 +372,14 @@ func TestLoad_action_timeout_bounds_template_loading(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "input template: \"t.yaml\" was still loading when action-timeout-s (1s) ran out") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLoad_sts_endpoint_http_only_on_loopback(t *testing.T) {
+	t.Parallel()
+	for _, ep := range []string{"http://127.0.0.1:4566", "http://localhost:5000", "http://[::1]:80", "https://sts.us-east-1.amazonaws.com"} {
+		if _, err := load(t, getter(keys(map[string]string{"sts-endpoint": ep})), noEnv, nil); err != nil {
+			t.Errorf("%s refused: %v", ep, err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"sort"
 	"strings"
 	"time"
@@ -54,8 +55,13 @@ func (l *loader) loadCredentials() {
 	// action-timeout-s replaces the credential phase's own budget.
 	a.Budget.Total = l.plan.ActionTimeout
 	l.plan.STSEndpoint = parseURL(l.p, "sts-endpoint", l.get("sts-endpoint"))
-	if l.plan.STSEndpoint != nil {
-		a.STSEndpoint = l.plan.STSEndpoint.String()
+	if u := l.plan.STSEndpoint; u != nil {
+		// The OIDC token and the signed requests must not travel in clear
+		// past this machine; emulators on loopback are fine.
+		if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			l.p.add("sts-endpoint", "%s uses plain http:// to a remote host: credentials and the OIDC token would travel in clear; use https:// (http:// is accepted only for 127.0.0.1, ::1 and localhost)", show(redactURL(u.String())))
+		}
+		a.STSEndpoint = u.String()
 	}
 	l.plan.Proxy = parseURL(l.p, "http-proxy", l.get("http-proxy"))
 	l.checkSourceAndRole()
@@ -98,6 +104,9 @@ func (l *loader) loadSource(role string) {
 		} else if len(k.SecretAccessKey) < 16 {
 			l.p.add("aws-secret-access-key", "is too short to be a secret access key; check the secret")
 		}
+		if badToken(l.in("aws-session-token")) {
+			l.p.add("aws-session-token", "contains white space or a line break inside it (a common copy-paste mistake); store the secret again without it")
+		}
 		a.Keys = k
 	case tokenFile != "":
 		a.Source = awsauth.SourceTokenFile
@@ -107,6 +116,8 @@ func (l *loader) loadSource(role string) {
 		a.Keys = awsauth.Keys{AccessKeyID: l.env("AWS_ACCESS_KEY_ID"), SecretAccessKey: l.env("AWS_SECRET_ACCESS_KEY"), SessionToken: l.env("AWS_SESSION_TOKEN")}
 		if a.Keys.AccessKeyID == "" || a.Keys.SecretAccessKey == "" {
 			l.p.add("role-chaining", "is true but the environment has no AWS credentials; run a credentials step before this one (or use this action's stored keys or OIDC)")
+		} else if badToken(a.Keys.SecretAccessKey) || badToken(a.Keys.SessionToken) {
+			l.p.add("role-chaining", "the environment's AWS_SECRET_ACCESS_KEY or AWS_SESSION_TOKEN contains white space or a line break; fix the step that set them")
 		}
 	case role != "" && r.IDTokenURL != "" && r.IDTokenToken != "":
 		a.Source = awsauth.SourceOIDC
@@ -119,6 +130,22 @@ func (l *loader) loadSource(role string) {
 	if k.SessionToken != "" && a.Source != awsauth.SourceKeys && a.Source != awsauth.SourceChaining {
 		l.p.add("aws-session-token", "is only used with aws-access-key-id/aws-secret-access-key; remove it")
 	}
+}
+
+// badToken reports white space inside a credential: it can only be a
+// copy-paste mistake, and a line break would fail in the HTTP header after
+// the request was built, where no retry can help.
+func badToken(v string) bool {
+	return strings.ContainsAny(strings.TrimSpace(v), " \t\r\n")
+}
+
+// isLoopback reports a host name or address on this machine.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // resolve applies the workspace rule to a file input and returns its real

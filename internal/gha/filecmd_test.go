@@ -8,7 +8,20 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerfile"
 )
+
+// parseAsRunner reads a file command back with the runner's parser, which
+// lives in the test tree, as this package's pairs.
+func parseAsRunner(text string) ([]KV, error) {
+	kvs, err := runnerfile.Parse(text)
+	out := make([]KV, len(kvs))
+	for i, kv := range kvs {
+		out[i] = KV(kv)
+	}
+	return out, err
+}
 
 func newFile(t *testing.T, content string) string {
 	t.Helper()
@@ -42,7 +55,7 @@ func TestWriteEnv_round_trips_through_runner_parser(t *testing.T) {
 				t.Fatal(err)
 			}
 			b, _ := os.ReadFile(p)
-			got, err := ParseEnvFile(string(b))
+			got, err := parseAsRunner(string(b))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,34 +140,6 @@ func TestWriteOutput_allows_hyphenated_names(t *testing.T) {
 	}
 }
 
-func TestParseEnvFile_runner_semantics(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name, in string
-		want     []KV
-		wantErr  bool
-	}{
-		{"assignment", "A=1\nB=x=y\n", []KV{{"A", "1"}, {"B", "x=y"}}, false},
-		{"heredoc", "A<<EOF\nl1\nl2\nEOF\n", []KV{{"A", "l1\nl2"}}, false},
-		{"equals_before_heredoc", "A=x<<EOF\n", []KV{{"A", "x<<EOF"}}, false},
-		{"missing_delimiter", "A<<EOF\nl1\n", nil, true},
-		{"no_separator", "JUNK\n", nil, true},
-		{"blank_lines", "\n\nA=1\n", []KV{{"A", "1"}}, false},
-	}
-	for _, tc := range cases {
-		got, err := ParseEnvFile(tc.in)
-		if (err != nil) != tc.wantErr {
-			t.Errorf("%s: err = %v", tc.name, err)
-			continue
-		}
-		if !tc.wantErr {
-			if d := cmp.Diff(tc.want, got); d != "" {
-				t.Errorf("%s (-want +got):\n%s", tc.name, d)
-			}
-		}
-	}
-}
-
 // FuzzWriteEnv: whatever the key and value, the runner parses back exactly the
 // intended pair, or the write is refused and the file is untouched.
 func FuzzWriteEnv(f *testing.F) {
@@ -176,7 +161,7 @@ func FuzzWriteEnv(f *testing.F) {
 			}
 			return
 		}
-		got, perr := ParseEnvFile(string(b))
+		got, perr := parseAsRunner(string(b))
 		if perr != nil {
 			t.Fatalf("runner would fail the step: %v (file %q)", perr, b)
 		}

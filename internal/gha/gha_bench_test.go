@@ -40,28 +40,6 @@ func BenchmarkWriteEnv(b *testing.B) {
 	}
 }
 
-// BenchmarkParseEnvFile reads back what WriteEnv wrote, as the runner does.
-func BenchmarkParseEnvFile(b *testing.B) {
-	p := filepath.Join(b.TempDir(), "set_env")
-	if err := os.WriteFile(p, nil, 0o600); err != nil {
-		b.Fatal(err)
-	}
-	if err := (gha.FileWriter{}).WriteEnv(p, credentialPairs); err != nil {
-		b.Fatal(err)
-	}
-	text, err := os.ReadFile(p)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.SetBytes(int64(len(text)))
-	for b.Loop() {
-		if _, err := gha.ParseEnvFile(string(text)); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // BenchmarkNeutralize runs on every line of untrusted text the action prints
 // (AWS error messages, stack events).
 func BenchmarkNeutralize(b *testing.B) {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerfile"
 )
 
 // proc is one finished child process.
@@ -112,7 +113,7 @@ func (j *job) exported() (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := actionrun.Parse(string(b))
+	m, err := runnerfile.Map(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("the runner would reject GITHUB_ENV: %w", err)
 	}
@@ -125,14 +126,11 @@ func (j *job) hasCredentials() bool {
 	return err == nil && m["AWS_ACCESS_KEY_ID"] != "" && m["AWS_SESSION_TOKEN"] != ""
 }
 
-// actionCommand runs the action binary with inputs as INPUT_<NAME>, hyphens
-// kept, exactly as the runner passes them to a Docker action.
+// actionCommand runs the action binary with inputs encoded by actionrun,
+// exactly as the runner passes them to a Docker action.
 func actionCommand(bin string, j *job, env, inputs map[string]string, timeout time.Duration) command {
 	c := command{Path: bin, Dir: j.Workspace, Timeout: timeout}
-	c.Env = environ(env)
-	for k, v := range inputs {
-		c.Env = append(c.Env, "INPUT_"+strings.ToUpper(k)+"="+v)
-	}
+	c.Env = append(environ(env), actionrun.InputEnv(inputs)...)
 	return c
 }
 

@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecfn"
 )
 
 // The IAM setup the action ships must deploy through the action itself.
 func bootstrapInput(extra map[string]string) map[string]string {
-	return keysInput(merge(map[string]string{
+	return keysInput(actionrun.Merge(map[string]string{
 		"stack-name": "aws-assume-deploy-bootstrap", "template": "iam/bootstrap.yaml",
 		"capabilities": "CAPABILITY_IAM,CAPABILITY_NAMED_IAM",
 		"parameter-overrides": "GitHubOrg=octo-org\nGitHubRepo=octo-repo\nStackNamePrefix=app\n" +
@@ -20,13 +21,13 @@ func bootstrapInput(extra map[string]string) map[string]string {
 	}, extra))
 }
 
-func copyBootstrap(t *testing.T, j *job) {
+func copyBootstrap(t *testing.T, j *actionrun.Job) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "iam", "bootstrap.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.write("iam/bootstrap.yaml", string(b))
+	j.Write("iam/bootstrap.yaml", string(b))
 }
 
 func TestBootstrap_deploys_through_the_action_on_the_fake(t *testing.T) {
@@ -34,10 +35,10 @@ func TestBootstrap_deploys_through_the_action_on_the_fake(t *testing.T) {
 	srv, cfn, _ := deployFake(t, fakecfn.Script{ChangeSetCreateDelay: 200 * time.Millisecond, StackOperationDelay: time.Second})
 	j := newJob(t, srv)
 	copyBootstrap(t, j)
-	r := j.run(bootstrapInput(nil)).mustSucceed(t)
+	r := j.Run(bootstrapInput(nil)).MustSucceed(t)
 	for _, k := range []string{"DeployRoleArn", "CloudFormationRoleArn"} {
-		if r.outputs[k] == "" {
-			t.Errorf("output %s missing: %v", k, r.outputs)
+		if r.Outputs[k] == "" {
+			t.Errorf("output %s missing: %v", k, r.Outputs)
 		}
 	}
 	if st, _ := cfn.Stack("aws-assume-deploy-bootstrap"); st.Status != "CREATE_COMPLETE" || st.Parameters["StackNamePrefix"] != "app" {
@@ -51,8 +52,8 @@ func TestBootstrap_deploys_through_the_action_on_moto(t *testing.T) {
 	j := newJob(t, nil)
 	j.Env["AWS_ENDPOINT_URL"] = moto
 	copyBootstrap(t, j)
-	r := j.run(bootstrapInput(nil)).mustSucceed(t)
-	if r.outputs["stack-status"] != "CREATE_COMPLETE" || !strings.Contains(r.stdout, "AWS::IAM::Role") {
-		t.Errorf("outputs = %v\n%s", r.outputs, r.stdout)
+	r := j.Run(bootstrapInput(nil)).MustSucceed(t)
+	if r.Outputs["stack-status"] != "CREATE_COMPLETE" || !strings.Contains(r.Stdout, "AWS::IAM::Role") {
+		t.Errorf("outputs = %v\n%s", r.Outputs, r.Stdout)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecfn"
 )
@@ -49,37 +50,30 @@ func fast() fakecfn.Script {
 }
 
 func deployInput(extra map[string]string) map[string]string {
-	return keysInput(merge(map[string]string{
+	return keysInput(actionrun.Merge(map[string]string{
 		"stack-name": "app", "template": "infra/app.yaml", "cloudformation-role-arn": cfnRoleARN,
 		"parameter-overrides": "Env=prod,ImageTag=v1",
 	}, extra))
-}
-
-func merge(a, b map[string]string) map[string]string {
-	for k, v := range b {
-		a[k] = v
-	}
-	return a
 }
 
 func TestDeploy_create_through_change_set_with_service_role(t *testing.T) {
 	t.Parallel()
 	srv, cfn, _ := deployFake(t, fast())
 	j := newJob(t, srv)
-	j.write("infra/app.yaml", appTemplate)
-	r := j.run(deployInput(nil)).mustSucceed(t)
+	j.Write("infra/app.yaml", appTemplate)
+	r := j.Run(deployInput(nil)).MustSucceed(t)
 
 	st, ok := cfn.Stack("app")
 	if !ok || st.Status != "CREATE_COMPLETE" {
 		t.Fatalf("stack = %+v", st)
 	}
-	if r.outputs["stack-status"] != "CREATE_COMPLETE" || r.outputs["has-changes"] != "true" || r.outputs["changes-count"] != "2" || r.outputs["stack-id"] != st.ID {
-		t.Errorf("outputs = %v", r.outputs)
+	if r.Outputs["stack-status"] != "CREATE_COMPLETE" || r.Outputs["has-changes"] != "true" || r.Outputs["changes-count"] != "2" || r.Outputs["stack-id"] != st.ID {
+		t.Errorf("outputs = %v", r.Outputs)
 	}
-	if r.outputs["BucketName"] != st.Outputs["BucketName"] || r.outputs["BucketName"] == "" {
-		t.Errorf("stack output BucketName = %q, want %q", r.outputs["BucketName"], st.Outputs["BucketName"])
+	if r.Outputs["BucketName"] != st.Outputs["BucketName"] || r.Outputs["BucketName"] == "" {
+		t.Errorf("stack output BucketName = %q, want %q", r.Outputs["BucketName"], st.Outputs["BucketName"])
 	}
-	for _, c := range cfn.CallsTo("CreateChangeSet") {
+	for _, c := range cfn.CallsTo("cloudformation", "CreateChangeSet") {
 		if c.Param("RoleARN") != cfnRoleARN || c.Param("ChangeSetType") != "CREATE" {
 			t.Errorf("CreateChangeSet params = %v", c.Params)
 		}
@@ -88,31 +82,31 @@ func TestDeploy_create_through_change_set_with_service_role(t *testing.T) {
 		}
 	}
 	for _, forbidden := range []string{"CreateStack", "UpdateStack"} {
-		if n := cfn.CallCount(forbidden); n != 0 {
+		if n := cfn.Count("cloudformation", forbidden); n != 0 {
 			t.Errorf("%s called %d times", forbidden, n)
 		}
 	}
-	if !strings.Contains(r.stdout, "::group::Stack events: app") || !strings.Contains(r.stdout, "CREATE_COMPLETE") {
-		t.Errorf("events not streamed in a group:\n%s", r.stdout)
+	if !strings.Contains(r.Stdout, "::group::Stack events: app") || !strings.Contains(r.Stdout, "CREATE_COMPLETE") {
+		t.Errorf("events not streamed in a group:\n%s", r.Stdout)
 	}
 	summary, _ := os.ReadFile(j.SummaryFile)
 	if !strings.Contains(string(summary), "| Add | Topic | AWS::SNS::Topic |") {
 		t.Errorf("step summary lacks the change table:\n%s", summary)
 	}
-	wantEnvKeys(t, r.env)
+	wantEnvKeys(t, r.Env)
 }
 
 func TestDeploy_update_keeps_previous_values_and_no_op_succeeds(t *testing.T) {
 	t.Parallel()
 	srv, cfn, _ := deployFake(t, fast())
 	j := newJob(t, srv)
-	j.write("infra/app.yaml", appTemplate)
-	j.run(deployInput(nil)).mustSucceed(t)
+	j.Write("infra/app.yaml", appTemplate)
+	j.Run(deployInput(nil)).MustSucceed(t)
 
 	// Update: ImageTag changes, Env is left out and must keep "prod".
 	cfn.ResetCalls()
-	r := newJobIn(t, srv, j).run(deployInput(map[string]string{"parameter-overrides": "ImageTag=v2"})).mustSucceed(t)
-	calls := cfn.CallsTo("CreateChangeSet")
+	r := newJobIn(t, srv, j).Run(deployInput(map[string]string{"parameter-overrides": "ImageTag=v2"})).MustSucceed(t)
+	calls := cfn.CallsTo("cloudformation", "CreateChangeSet")
 	if len(calls) != 1 {
 		t.Fatalf("CreateChangeSet calls = %d", len(calls))
 	}
@@ -123,17 +117,17 @@ func TestDeploy_update_keeps_previous_values_and_no_op_succeeds(t *testing.T) {
 	if st, _ := cfn.Stack("app"); st.Parameters["Env"] != "prod" || st.Parameters["ImageTag"] != "v2" || st.Status != "UPDATE_COMPLETE" {
 		t.Errorf("stack after update = %+v", st)
 	}
-	if r.outputs["stack-status"] != "UPDATE_COMPLETE" {
-		t.Errorf("outputs = %v", r.outputs)
+	if r.Outputs["stack-status"] != "UPDATE_COMPLETE" {
+		t.Errorf("outputs = %v", r.Outputs)
 	}
 
 	// No-op: same inputs again -> success, has-changes false, the empty change set deleted.
-	r = newJobIn(t, srv, j).run(deployInput(map[string]string{"parameter-overrides": "ImageTag=v2"})).mustSucceed(t)
-	if r.outputs["has-changes"] != "false" || r.outputs["changes-count"] != "0" {
-		t.Errorf("no-op outputs = %v", r.outputs)
+	r = newJobIn(t, srv, j).Run(deployInput(map[string]string{"parameter-overrides": "ImageTag=v2"})).MustSucceed(t)
+	if r.Outputs["has-changes"] != "false" || r.Outputs["changes-count"] != "0" {
+		t.Errorf("no-op outputs = %v", r.Outputs)
 	}
-	if cfn.CallCount("ExecuteChangeSet") != 1 {
-		t.Errorf("ExecuteChangeSet calls = %d, want 1 (none for the no-op)", cfn.CallCount("ExecuteChangeSet"))
+	if cfn.Count("cloudformation", "ExecuteChangeSet") != 1 {
+		t.Errorf("ExecuteChangeSet calls = %d, want 1 (none for the no-op)", cfn.Count("cloudformation", "ExecuteChangeSet"))
 	}
 	for _, cs := range cfn.ChangeSets() {
 		if cs.Status == "FAILED" && !cs.Deleted {
@@ -141,16 +135,8 @@ func TestDeploy_update_keeps_previous_values_and_no_op_succeeds(t *testing.T) {
 		}
 	}
 	// fail-on-empty-changeset turns the no-op into a failure.
-	newJobIn(t, srv, j).run(deployInput(map[string]string{"parameter-overrides": "ImageTag=v2", "fail-on-empty-changeset": "true"})).
-		mustFail(t, "no changes")
-}
-
-// newJobIn is a later job step in the same workspace.
-func newJobIn(t *testing.T, srv *fakeaws.Server, prev *job) *job {
-	j := newJob(t, srv)
-	j.Workspace = prev.Workspace
-	j.Env["GITHUB_WORKSPACE"] = prev.Workspace
-	return j
+	newJobIn(t, srv, j).Run(deployInput(map[string]string{"parameter-overrides": "ImageTag=v2", "fail-on-empty-changeset": "true"})).
+		MustFail(t, "no changes")
 }
 
 func paramUsesPrevious(p map[string][]string, key string) bool {
@@ -171,13 +157,11 @@ func TestDeploy_failure_reports_root_cause_first(t *testing.T) {
 	s.RollbackDelay = 300 * time.Millisecond
 	srv, cfn, _ := deployFake(t, s)
 	j := newJob(t, srv)
-	j.write("infra/app.yaml", appTemplate)
-	r := j.run(deployInput(nil)).mustFail(t, "bucket app-data already exists in another account", "ROLLBACK_COMPLETE")
+	j.Write("infra/app.yaml", appTemplate)
+	r := j.Run(deployInput(nil)).MustFail(t, "bucket app-data already exists in another account", "ROLLBACK_COMPLETE")
 	errLine := ""
-	for _, l := range strings.Split(r.stdout, "\n") {
-		if strings.HasPrefix(l, "::error::") {
-			errLine = l
-		}
+	if errs := r.ErrorLines(); len(errs) > 0 {
+		errLine = errs[len(errs)-1]
 	}
 	if i, k := strings.Index(errLine, "already exists"), strings.Index(errLine, "ROLLBACK_COMPLETE"); i < 0 || k < 0 || i > k {
 		t.Errorf("root cause is not first in the error: %s", errLine)
@@ -187,9 +171,9 @@ func TestDeploy_failure_reports_root_cause_first(t *testing.T) {
 	}
 	// The next deploy recovers: the ROLLBACK_COMPLETE stack is deleted and created afresh.
 	cfn.SetScript(fast())
-	r = newJobIn(t, srv, j).run(deployInput(nil)).mustSucceed(t)
-	if !strings.Contains(r.stdout, "ROLLBACK_COMPLETE") || cfn.CallCount("DeleteStack") != 1 {
-		t.Errorf("no logged deletion of the ROLLBACK_COMPLETE stack (DeleteStack×%d):\n%s", cfn.CallCount("DeleteStack"), r.stdout)
+	r = newJobIn(t, srv, j).Run(deployInput(nil)).MustSucceed(t)
+	if !strings.Contains(r.Stdout, "ROLLBACK_COMPLETE") || cfn.Count("cloudformation", "DeleteStack") != 1 {
+		t.Errorf("no logged deletion of the ROLLBACK_COMPLETE stack (DeleteStack×%d):\n%s", cfn.Count("cloudformation", "DeleteStack"), r.Stdout)
 	}
 }
 
@@ -200,8 +184,8 @@ func TestDeploy_review_in_progress_stack_is_recreated(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := newJob(t, srv)
-	j.write("infra/app.yaml", appTemplate)
-	j.run(deployInput(nil)).mustSucceed(t)
+	j.Write("infra/app.yaml", appTemplate)
+	j.Run(deployInput(nil)).MustSucceed(t)
 	if st, _ := cfn.Stack("app"); st.Status != "CREATE_COMPLETE" {
 		t.Errorf("stack = %s", st.Status)
 	}
@@ -211,13 +195,13 @@ func TestDeploy_execute_changeset_false_leaves_it_for_review(t *testing.T) {
 	t.Parallel()
 	srv, cfn, _ := deployFake(t, fast())
 	j := newJob(t, srv)
-	j.write("infra/app.yaml", appTemplate)
-	r := j.run(deployInput(map[string]string{"execute-changeset": "false"})).mustSucceed(t)
-	if cfn.CallCount("ExecuteChangeSet") != 0 {
+	j.Write("infra/app.yaml", appTemplate)
+	r := j.Run(deployInput(map[string]string{"execute-changeset": "false"})).MustSucceed(t)
+	if cfn.Count("cloudformation", "ExecuteChangeSet") != 0 {
 		t.Errorf("change set executed")
 	}
-	if r.outputs["change-set-id"] == "" || r.outputs["has-changes"] != "true" {
-		t.Errorf("outputs = %v", r.outputs)
+	if r.Outputs["change-set-id"] == "" || r.Outputs["has-changes"] != "true" {
+		t.Errorf("outputs = %v", r.Outputs)
 	}
 	css := cfn.ChangeSets()
 	if len(css) != 1 || css[0].Deleted || css[0].Status != "CREATE_COMPLETE" {
@@ -230,17 +214,17 @@ func TestDeploy_large_template_goes_through_s3(t *testing.T) {
 	srv, cfn, s3 := deployFake(t, fast())
 	j := newJob(t, srv)
 	big := appTemplate + "\n# " + strings.Repeat("padding ", 8000) + "\n"
-	j.write("infra/app.yaml", big)
-	j.run(deployInput(nil)).mustFail(t, "input template:", "s3-bucket")
-	if n := len(srv.Requests()); n != 0 {
+	j.Write("infra/app.yaml", big)
+	j.Run(deployInput(nil)).MustFail(t, "input template:", "s3-bucket")
+	if n := len(srv.Calls()); n != 0 {
 		t.Errorf("%d requests before refusing the large template", n)
 	}
-	newJobIn(t, srv, j).run(deployInput(map[string]string{"s3-bucket": "artifacts-bucket", "s3-prefix": "cfn/app"})).mustSucceed(t)
+	newJobIn(t, srv, j).Run(deployInput(map[string]string{"s3-bucket": "artifacts-bucket", "s3-prefix": "cfn/app"})).MustSucceed(t)
 	puts := s3.Puts()
 	if len(puts) != 1 || puts[0].Bucket != "artifacts-bucket" || !strings.HasPrefix(puts[0].Key, "cfn/app/") {
 		t.Fatalf("S3 puts = %+v", puts)
 	}
-	if u := cfn.CallsTo("CreateChangeSet")[0].Param("TemplateURL"); !strings.Contains(u, puts[0].Key) {
+	if u := cfn.CallsTo("cloudformation", "CreateChangeSet")[0].Param("TemplateURL"); !strings.Contains(u, puts[0].Key) {
 		t.Errorf("TemplateURL = %q", u)
 	}
 }
@@ -251,11 +235,11 @@ func TestDeploy_timeout_is_a_failure(t *testing.T) {
 	s.StuckInProgress = true
 	srv, _, _ := deployFake(t, s)
 	j := newJob(t, srv)
-	j.write("infra/app.yaml", appTemplate)
-	r := j.run(deployInput(map[string]string{"action-timeout-s": "5"}))
-	r.mustFail(t, "CREATE_IN_PROGRESS")
-	if r.elapsed > 15*time.Second {
-		t.Errorf("took %s with a 5 s limit", r.elapsed)
+	j.Write("infra/app.yaml", appTemplate)
+	r := j.Run(deployInput(map[string]string{"action-timeout-s": "5"}))
+	r.MustFail(t, "CREATE_IN_PROGRESS")
+	if r.Elapsed > 15*time.Second {
+		t.Errorf("took %s with a 5 s limit", r.Elapsed)
 	}
 }
 
@@ -265,7 +249,7 @@ func TestDeploy_cancellation_reports_and_exits_nonzero(t *testing.T) {
 	s.ChangeSetCreateDelay = 30 * time.Second
 	srv, cfn, _ := deployFake(t, s)
 	j := newJob(t, srv)
-	j.write("infra/app.yaml", appTemplate)
+	j.Write("infra/app.yaml", appTemplate)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -276,7 +260,7 @@ func TestDeploy_cancellation_reports_and_exits_nonzero(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for cfn.CallCount("CreateChangeSet") == 0 && time.Now().Before(deadline) {
+	for cfn.Count("cloudformation", "CreateChangeSet") == 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)

@@ -60,17 +60,17 @@ func TestMoto_both_credential_modes(t *testing.T) {
 	t.Run("stored_keys", func(t *testing.T) {
 		j := newJob(t, nil)
 		j.Env["AWS_ENDPOINT_URL"] = moto
-		r := j.run(keysInput(nil)).mustSucceed(t)
-		wantEnvKeys(t, r.env)
-		if !strings.Contains(r.outputs["authenticated-arn"], ":assumed-role/"+deployRole+"/") {
-			t.Errorf("outputs = %v", r.outputs)
+		r := j.Run(keysInput(nil)).MustSucceed(t)
+		wantEnvKeys(t, r.Env)
+		if !strings.Contains(r.Outputs["authenticated-arn"], ":assumed-role/"+deployRole+"/") {
+			t.Errorf("outputs = %v", r.Outputs)
 		}
 	})
 	t.Run("oidc", func(t *testing.T) {
-		j := newJob(t, nil).oidc(oidc)
+		j := newJob(t, nil).OIDC(oidc)
 		j.Env["AWS_ENDPOINT_URL"] = moto
-		r := j.run(oidcInput(nil)).mustSucceed(t)
-		wantEnvKeys(t, r.env)
+		r := j.Run(oidcInput(nil)).MustSucceed(t)
+		wantEnvKeys(t, r.Env)
 		// The token came from GitHub's (fake) endpoint; moto did the STS part.
 		if n := oidc.Count("oidc", fakeaws.ActionOIDCToken); n != 1 {
 			t.Errorf("OIDC token requests = %d, want 1", n)
@@ -86,22 +86,22 @@ func TestMoto_deploy_create_update_noop(t *testing.T) {
 	moto := startMoto(t)
 	j := newJob(t, nil)
 	j.Env["AWS_ENDPOINT_URL"] = moto
-	j.write("infra/app.yaml", appTemplate)
+	j.Write("infra/app.yaml", appTemplate)
 
-	r := j.run(deployInput(nil)).mustSucceed(t)
-	if r.outputs["stack-status"] != "CREATE_COMPLETE" {
-		t.Fatalf("create: outputs = %v", r.outputs)
+	r := j.Run(deployInput(nil)).MustSucceed(t)
+	if r.Outputs["stack-status"] != "CREATE_COMPLETE" {
+		t.Fatalf("create: outputs = %v", r.Outputs)
 	}
 	j2 := newJobIn(t, nil, j)
 	j2.Env["AWS_ENDPOINT_URL"] = moto
-	r = j2.run(deployInput(map[string]string{"parameter-overrides": "Env=prod,ImageTag=v2"})).mustSucceed(t)
-	if r.outputs["stack-status"] != "UPDATE_COMPLETE" {
-		t.Fatalf("update: outputs = %v", r.outputs)
+	r = j2.Run(deployInput(map[string]string{"parameter-overrides": "Env=prod,ImageTag=v2"})).MustSucceed(t)
+	if r.Outputs["stack-status"] != "UPDATE_COMPLETE" {
+		t.Fatalf("update: outputs = %v", r.Outputs)
 	}
 	j3 := newJobIn(t, nil, j)
 	j3.Env["AWS_ENDPOINT_URL"] = moto
-	r = j3.run(deployInput(map[string]string{"parameter-overrides": "Env=prod,ImageTag=v2"})).mustSucceed(t)
-	if r.outputs["has-changes"] != "false" {
-		t.Errorf("no-op: outputs = %v", r.outputs)
+	r = j3.Run(deployInput(map[string]string{"parameter-overrides": "Env=prod,ImageTag=v2"})).MustSucceed(t)
+	if r.Outputs["has-changes"] != "false" {
+		t.Errorf("no-op: outputs = %v", r.Outputs)
 	}
 }

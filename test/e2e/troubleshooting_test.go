@@ -7,79 +7,80 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
-	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecfn"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerlog"
 )
 
 // troubleshooting scenarios reproduce each error of docs/troubleshooting.md,
 // so the messages quoted there are the ones the action really prints.
-var troubleshooting = map[string]func(t *testing.T) result{
-	"no-oidc": func(t *testing.T) result {
-		return newJob(t, newFake(t, fakeaws.Options{})).run(oidcInput(nil))
+var troubleshooting = map[string]func(t *testing.T) actionrun.Result{
+	"no-oidc": func(t *testing.T) actionrun.Result {
+		return newJob(t, newFake(t, fakeaws.Options{})).Run(oidcInput(nil))
 	},
-	"sub-mismatch": func(t *testing.T) result {
+	"sub-mismatch": func(t *testing.T) actionrun.Result {
 		srv := newFake(t, fakeaws.Options{Claims: map[string]any{"sub": "repo:octo-org/octo-repo:environment:production", "environment": "production"}})
-		return newJob(t, srv).oidc(srv).run(oidcInput(nil))
+		return newJob(t, srv).OIDC(srv).Run(oidcInput(nil))
 	},
-	"tag-session": func(t *testing.T) result {
+	"tag-session": func(t *testing.T) actionrun.Result {
 		srv := newFake(t, fakeaws.Options{})
 		srv.AddRole(fakeaws.Role{Name: "no-tags", TrustedUsers: []string{"ci"}})
-		return newJob(t, srv).run(keysInput(map[string]string{"role-to-assume": "arn:aws:iam::123456789012:role/no-tags"}))
+		return newJob(t, srv).Run(keysInput(map[string]string{"role-to-assume": "arn:aws:iam::123456789012:role/no-tags"}))
 	},
-	"chaining-hour": func(t *testing.T) result {
+	"chaining-hour": func(t *testing.T) actionrun.Result {
 		j := newJob(t, newFake(t, fakeaws.Options{}))
 		j.Env["AWS_ACCESS_KEY_ID"], j.Env["AWS_SECRET_ACCESS_KEY"] = "ASIAPREVIOUSSTEP0001", "previous-secret-previous-secret"
-		return j.run(map[string]string{"aws-region": "ap-northeast-1", "role-chaining": "true", "role-to-assume": "arn:aws:iam::123456789012:role/x", "role-duration-seconds": "7200"})
+		return j.Run(map[string]string{"aws-region": "ap-northeast-1", "role-chaining": "true", "role-to-assume": "arn:aws:iam::123456789012:role/x", "role-duration-seconds": "7200"})
 	},
-	"empty-change-set": func(t *testing.T) result {
+	"empty-change-set": func(t *testing.T) actionrun.Result {
 		srv, _, _ := deployFake(t, fast())
 		j := newJob(t, srv)
-		j.write("infra/app.yaml", appTemplate)
-		j.run(deployInput(nil)).mustSucceed(t)
-		return newJobIn(t, srv, j).run(deployInput(map[string]string{"fail-on-empty-changeset": "true"}))
+		j.Write("infra/app.yaml", appTemplate)
+		j.Run(deployInput(nil)).MustSucceed(t)
+		return newJobIn(t, srv, j).Run(deployInput(map[string]string{"fail-on-empty-changeset": "true"}))
 	},
-	"rollback-complete": func(t *testing.T) result {
+	"rollback-complete": func(t *testing.T) actionrun.Result {
 		s := fast()
 		s.FailResources = map[string]string{"Bucket": "app-data already exists"}
 		srv, _, _ := deployFake(t, s)
 		j := newJob(t, srv)
-		j.write("infra/app.yaml", appTemplate)
-		return j.run(deployInput(nil))
+		j.Write("infra/app.yaml", appTemplate)
+		return j.Run(deployInput(nil))
 	},
-	"create-change-set-denied": func(t *testing.T) result {
+	"create-change-set-denied": func(t *testing.T) actionrun.Result {
 		srv, cfn, _ := deployFake(t, fast())
-		cfn.InjectFault("CreateChangeSet", fakecfn.Fault{Status: 403, Code: "AccessDenied", Message: "User: arn:aws:sts::123456789012:assumed-role/deploy-role-for-ci/GitHubActions-4242-1-deploy-app-ap-northeast-1 is not authorized to perform: cloudformation:CreateChangeSet on resource: arn:aws:cloudformation:ap-northeast-1:123456789012:stack/app/* because no identity-based policy allows the cloudformation:CreateChangeSet action"})
+		cfn.InjectFault("CreateChangeSet", fakecore.Fault{Status: 403, Code: "AccessDenied", Message: "User: arn:aws:sts::123456789012:assumed-role/deploy-role-for-ci/GitHubActions-4242-1-deploy-app-ap-northeast-1 is not authorized to perform: cloudformation:CreateChangeSet on resource: arn:aws:cloudformation:ap-northeast-1:123456789012:stack/app/* because no identity-based policy allows the cloudformation:CreateChangeSet action"})
 		j := newJob(t, srv)
-		j.write("infra/app.yaml", appTemplate)
-		return j.run(deployInput(nil))
+		j.Write("infra/app.yaml", appTemplate)
+		return j.Run(deployInput(nil))
 	},
-	"pass-role": func(t *testing.T) result {
+	"pass-role": func(t *testing.T) actionrun.Result {
 		srv, cfn, _ := deployFake(t, fast())
-		cfn.InjectFault("CreateChangeSet", fakecfn.Fault{Status: 403, Code: "AccessDenied", Message: "User: arn:aws:sts::123456789012:assumed-role/deploy-role-for-ci/GitHubActions-4242-1-deploy-app-ap-northeast-1 is not authorized to perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/deploy-role-for-cloudformation"})
+		cfn.InjectFault("CreateChangeSet", fakecore.Fault{Status: 403, Code: "AccessDenied", Message: "User: arn:aws:sts::123456789012:assumed-role/deploy-role-for-ci/GitHubActions-4242-1-deploy-app-ap-northeast-1 is not authorized to perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/deploy-role-for-cloudformation"})
 		j := newJob(t, srv)
-		j.write("infra/app.yaml", appTemplate)
-		return j.run(deployInput(nil))
+		j.Write("infra/app.yaml", appTemplate)
+		return j.Run(deployInput(nil))
 	},
-	"large-template": func(t *testing.T) result {
+	"large-template": func(t *testing.T) actionrun.Result {
 		srv, _, _ := deployFake(t, fast())
 		j := newJob(t, srv)
-		j.write("infra/app.yaml", appTemplate+"\n# "+strings.Repeat("padding ", 8000)+"\n")
-		return j.run(deployInput(nil))
+		j.Write("infra/app.yaml", appTemplate+"\n# "+strings.Repeat("padding ", 8000)+"\n")
+		return j.Run(deployInput(nil))
 	},
-	"no-oidc-provider": func(t *testing.T) result {
+	"no-oidc-provider": func(t *testing.T) actionrun.Result {
 		srv := newFake(t, fakeaws.Options{})
-		srv.InjectFault("AssumeRoleWithWebIdentity", fakeaws.Fault{Code: "InvalidIdentityToken", Message: "No OpenIDConnect provider found in your account for https://token.actions.githubusercontent.com"})
-		return newJob(t, srv).oidc(srv).run(oidcInput(nil))
+		srv.InjectFault("AssumeRoleWithWebIdentity", fakecore.Fault{Code: "InvalidIdentityToken", Message: "No OpenIDConnect provider found in your account for https://token.actions.githubusercontent.com"})
+		return newJob(t, srv).OIDC(srv).Run(oidcInput(nil))
 	},
-	"capabilities": func(t *testing.T) result {
+	"capabilities": func(t *testing.T) actionrun.Result {
 		srv, _, _ := deployFake(t, fast())
 		j := newJob(t, srv)
-		j.write("infra/app.yaml", strings.Replace(appTemplate, "Resources:\n", "Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: app-role\n      AssumeRolePolicyDocument: {}\n", 1))
-		return j.run(deployInput(nil))
+		j.Write("infra/app.yaml", strings.Replace(appTemplate, "Resources:\n", "Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: app-role\n      AssumeRolePolicyDocument: {}\n", 1))
+		return j.Run(deployInput(nil))
 	},
-	"allowed-accounts": func(t *testing.T) result {
-		return newJob(t, newFake(t, fakeaws.Options{})).run(keysInput(map[string]string{"allowed-account-ids": "111111111111"}))
+	"allowed-accounts": func(t *testing.T) actionrun.Result {
+		return newJob(t, newFake(t, fakeaws.Options{})).Run(keysInput(map[string]string{"allowed-account-ids": "111111111111"}))
 	},
 }
 
@@ -120,10 +121,10 @@ func TestTroubleshooting_doc_quotes_what_the_action_prints(t *testing.T) {
 		t.Run(id, func(t *testing.T) {
 			t.Parallel()
 			r := scenario(t)
-			if r.code != 1 {
-				t.Fatalf("scenario did not fail (exit %d):\n%s", r.code, r.stdout)
+			if r.Code != 1 {
+				t.Fatalf("scenario did not fail (exit %d):\n%s", r.Code, r.Stdout)
 			}
-			shown := runnerlog.New(false).Render(r.stdout)
+			shown := runnerlog.New(false).Render(r.Stdout)
 			frags, ok := docs[id]
 			if !ok || len(frags) == 0 {
 				t.Fatalf("docs/troubleshooting.md has no quoted message for %q; the action prints:\n%s", id, shown)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 )
 
 // badInput is one malformed or hostile input set. Every one must fail with
@@ -54,7 +56,7 @@ func badInputs() []badInput {
 		{name: "no_role_and_no_keys", inputs: map[string]string{"aws-region": region}, input: "role-to-assume", fix: "set it to the deploy role ARN"},
 		{name: "oidc_without_id_token_permission", inputs: oidcInputs(nil), env: map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": "", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": ""}, input: "role-to-assume", fix: "id-token: write"},
 		// aws-region.
-		{name: "region_missing", inputs: k(map[string]string{"aws-region": del}), input: "aws-region", fix: "aws-region: us-east-1"},
+		{name: "region_missing", inputs: k(map[string]string{"aws-region": actionrun.Delete}), input: "aws-region", fix: "aws-region: us-east-1"},
 		{name: "region_availability_zone", inputs: k(map[string]string{"aws-region": "ap-northeast-1a"}), input: "aws-region", fix: "drop the last letter"},
 		{name: "region_upper_case", inputs: k(map[string]string{"aws-region": "US-EAST-1"}), input: "aws-region", fix: "use a region code"},
 		{name: "region_with_newline_injection", inputs: k(map[string]string{"aws-region": "us-east-1\nAWS_REGION=evil"}), input: "aws-region", fix: "use a region code"},
@@ -102,7 +104,7 @@ func badInputs() []badInput {
 		{name: "keys_and_role_chaining", inputs: k(map[string]string{"role-chaining": "true"}), env: chainEnv, input: "role-chaining", fix: "remove one"},
 		{name: "chaining_without_credentials", inputs: map[string]string{"aws-region": region, "role-to-assume": deployRoleARN, "role-chaining": "true"}, input: "role-chaining", fix: "run a credentials step before this one"},
 		{name: "chaining_and_unset_current", inputs: map[string]string{"aws-region": region, "role-to-assume": deployRoleARN, "role-chaining": "true", "unset-current-credentials": "true"}, env: chainEnv, input: "role-chaining", fix: "chaining needs the current credentials"},
-		{name: "secret_without_key_id", inputs: k(map[string]string{"aws-access-key-id": del}), input: "aws-access-key-id", fix: "set both from your secrets"},
+		{name: "secret_without_key_id", inputs: k(map[string]string{"aws-access-key-id": actionrun.Delete}), input: "aws-access-key-id", fix: "set both from your secrets"},
 		{name: "key_id_lower_case", inputs: k(map[string]string{"aws-access-key-id": "akiacanarykeyid00001"}), input: "aws-access-key-id", fix: "without spaces or quotes"},
 		{name: "secret_inner_line_break", inputs: k(map[string]string{"aws-secret-access-key": userSecret[:10] + "\r\n" + userSecret[10:]}), input: "aws-secret-access-key", fix: "store the secret again"},
 		{name: "session_token_with_oidc", inputs: oidcInputs(map[string]string{"aws-session-token": "stray"}), input: "aws-session-token", fix: "remove it"},
@@ -136,7 +138,7 @@ func badInputs() []badInput {
 		{name: "stack_name_zero_width_space", inputs: d(map[string]string{"stack-name": "app\u200bprod"}), input: "stack-name", fix: "only letters, digits and hyphens"},
 		{name: "stack_name_newline_marker", inputs: d(map[string]string{"stack-name": "app\nghadelimiter_1"}), input: "stack-name", fix: "only letters, digits and hyphens"},
 		{name: "deploy_inputs_without_stack", inputs: k(map[string]string{"template": templatePath}), input: "template", fix: "set stack-name to deploy"},
-		{name: "template_missing_input", inputs: d(map[string]string{"template": del}), input: "template", fix: "give a template file"},
+		{name: "template_missing_input", inputs: d(map[string]string{"template": actionrun.Delete}), input: "template", fix: "give a template file"},
 		{name: "template_file_missing", inputs: d(map[string]string{"template": "infra/nope.yaml"}), input: "template", fix: "check it out first"},
 		{name: "template_is_directory", inputs: d(map[string]string{"template": "infra"}), input: "template", fix: "infra"},
 		{name: "template_not_yaml_or_json", inputs: d(map[string]string{"template": "infra/notes.txt"}), files: map[string]string{"infra/notes.txt": "just some notes\nnot a template\n"}, input: "template", fix: "expected a mapping"},
@@ -199,21 +201,15 @@ func TestBadInputs_fail_before_any_call(t *testing.T) {
 				}
 			}
 			for p, body := range tc.files {
-				if err := os.WriteFile(filepath.Join(j.Workspace, p), []byte(body), 0o644); err != nil {
-					t.Fatal(err)
-				}
+				j.Write(p, body)
 			}
-			r := j.run(tc.inputs)
-			if r.code != 1 {
-				t.Fatalf("exit code %d, want 1\n%s", r.code, r.dump())
-			}
-			r.unchanged(t)
+			r := j.Run(tc.inputs).MustFail(t)
 			if n := w.requests(); n != 0 {
-				t.Errorf("%d requests reached the fakes: %+v %+v", n, w.sts.Requests(), w.cfn.Calls())
+				t.Errorf("%d requests reached the fakes: %+v %+v", n, w.sts.Calls(), w.cfn.Calls())
 			}
-			errs := r.errorLines()
+			errs := r.ErrorLines()
 			if len(errs) != 1 {
-				t.Fatalf("want exactly one error annotation, got %d\n%s", len(errs), r.dump())
+				t.Fatalf("want exactly one error annotation, got %d\n%s", len(errs), r.Dump())
 			}
 			var line string
 			for _, l := range strings.Split(errs[0], "\n") {
@@ -228,8 +224,8 @@ func TestBadInputs_fail_before_any_call(t *testing.T) {
 			if !strings.Contains(line, tc.fix) {
 				t.Errorf("the error for %s lacks the fix %q:\n%s", tc.input, tc.fix, line)
 			}
-			if strings.Contains(r.stderr, "panic") || r.stderr != "" {
-				t.Errorf("stderr is not empty:\n%s", r.stderr)
+			if strings.Contains(r.Stderr, "panic") || r.Stderr != "" {
+				t.Errorf("stderr is not empty:\n%s", r.Stderr)
 			}
 		})
 	}

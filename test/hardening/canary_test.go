@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerlog"
 )
 
@@ -42,19 +43,6 @@ func encodings(s string) map[string]string {
 	return out
 }
 
-func lines(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
-}
-
-func firstLine(ls []string, s string) int {
-	for i, l := range ls {
-		if strings.Contains(l, s) {
-			return i
-		}
-	}
-	return -1
-}
-
 var jwtRe = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+`)
 
 // checkSecrets asserts the secret guarantees on one run: the first
@@ -63,35 +51,35 @@ var jwtRe = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Z
 // which the runner masks the encodings itself); nothing secret reaches
 // stderr; and the log as GitHub shows it, error annotations included,
 // holds no canary in any encoding.
-func checkSecrets(t *testing.T, r result, debug bool, extra ...string) {
+func checkSecrets(t *testing.T, r actionrun.Result, debug bool, extra ...string) {
 	t.Helper()
 	for _, p := range secretProblems(r, debug, extra...) {
 		t.Error(p)
 	}
 }
 
-func secretProblems(r result, debug bool, extra ...string) []string {
+func secretProblems(r actionrun.Result, debug bool, extra ...string) []string {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	canaries := append([]string{userSecret, userKeyID, oidcBearer, stsMarker}, extra...)
-	out := lines(r.stdout)
-	canaries = append(canaries, jwtRe.FindAllString(r.stdout, -1)...)
-	rendered := runnerlog.New(debug).Render(r.stdout)
+	out := actionrun.LogLines(r.Stdout)
+	canaries = append(canaries, jwtRe.FindAllString(r.Stdout, -1)...)
+	rendered := runnerlog.New(debug).Render(r.Stdout)
 	for _, c := range canaries {
 		if c == "" {
 			continue
 		}
 		short := c[:min(len(c), 8)] + "…"
-		maskAt := firstLine(out, c)
-		if maskAt >= 0 && !strings.HasPrefix(strings.TrimSpace(out[maskAt]), "::add-mask::") {
+		maskAt := actionrun.FirstLine(out, c)
+		if maskAt >= 0 && !actionrun.IsMaskCommand(out[maskAt]) {
 			bad("canary %s first appears unmasked on stdout line %d: %q", short, maskAt, out[maskAt])
 		}
 		for form, enc := range encodings(c) {
-			if at := firstLine(out, enc); at >= 0 && form != "raw" && enc != c && (maskAt < 0 || at < maskAt) &&
-				!strings.HasPrefix(strings.TrimSpace(out[at]), "::add-mask::") {
+			if at := actionrun.FirstLine(out, enc); at >= 0 && form != "raw" && enc != c && (maskAt < 0 || at < maskAt) &&
+				!actionrun.IsMaskCommand(out[at]) {
 				bad("canary %s appears %s-encoded on stdout line %d before it is masked", short, form, at)
 			}
-			if strings.Contains(r.stderr, enc) {
+			if strings.Contains(r.Stderr, enc) {
 				bad("canary %s appears %s-encoded on stderr", short, form)
 			}
 			if strings.Contains(rendered, enc) {
@@ -115,18 +103,18 @@ func TestSecretProblems_catches_leaks(t *testing.T) {
 	b64 := base64.StdEncoding.EncodeToString([]byte("x" + userSecret))
 	cases := []struct {
 		name string
-		r    result
+		r    actionrun.Result
 		want bool
 	}{
-		{"clean", result{stdout: "::add-mask::" + userSecret + "\nusing " + userSecret + "\n"}, false},
-		{"printed_before_mask", result{stdout: "using " + userSecret + "\n::add-mask::" + userSecret + "\n"}, true},
-		{"never_masked", result{stdout: "::error::bad key " + userKeyID + "\n"}, true},
-		{"base64_before_mask", result{stdout: "blob " + b64 + "\n::add-mask::" + userSecret + "\n"}, true},
-		{"url_encoded_never_masked", result{stdout: "GET /?k=" + url.QueryEscape(oidcBearer) + "\n"}, true},
-		{"on_stderr", result{stdout: "::add-mask::" + userSecret + "\n", stderr: userSecret}, true},
-		{"marker_in_issued_secret", result{stdout: "secret=xx" + stsMarker + "yy\n"}, true},
-		{"stop_commands_then_mask", result{stdout: "::stop-commands::x\n::add-mask::" + userSecret + "\n" + userSecret + "\n"}, true},
-		{"jwt_unmasked", result{stdout: "token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvIn0.c2ln\n"}, true},
+		{"clean", actionrun.Result{Stdout: "::add-mask::" + userSecret + "\nusing " + userSecret + "\n"}, false},
+		{"printed_before_mask", actionrun.Result{Stdout: "using " + userSecret + "\n::add-mask::" + userSecret + "\n"}, true},
+		{"never_masked", actionrun.Result{Stdout: "::error::bad key " + userKeyID + "\n"}, true},
+		{"base64_before_mask", actionrun.Result{Stdout: "blob " + b64 + "\n::add-mask::" + userSecret + "\n"}, true},
+		{"url_encoded_never_masked", actionrun.Result{Stdout: "GET /?k=" + url.QueryEscape(oidcBearer) + "\n"}, true},
+		{"on_stderr", actionrun.Result{Stdout: "::add-mask::" + userSecret + "\n", Stderr: userSecret}, true},
+		{"marker_in_issued_secret", actionrun.Result{Stdout: "secret=xx" + stsMarker + "yy\n"}, true},
+		{"stop_commands_then_mask", actionrun.Result{Stdout: "::stop-commands::x\n::add-mask::" + userSecret + "\n" + userSecret + "\n"}, true},
+		{"jwt_unmasked", actionrun.Result{Stdout: "token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvIn0.c2ln\n"}, true},
 	}
 	for _, tc := range cases {
 		if got := len(secretProblems(tc.r, false)) > 0; got != tc.want {

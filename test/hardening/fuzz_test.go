@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/app"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 )
 
 // fuzzInputs are the inputs the fuzzer drives; the rest stay valid.
@@ -48,12 +49,11 @@ func FuzzConfigLoad(f *testing.F) {
 			}
 			env[name] = p
 		}
-		getenv := func(k string) string {
-			if name, ok := strings.CutPrefix(k, "INPUT_"); ok {
-				return inputs[strings.ToLower(name)]
-			}
-			return env[k]
+		// The inputs reach the action as the runner passes them.
+		for name, v := range inputs {
+			env[actionrun.InputVar(name)] = v
 		}
+		getenv := func(k string) string { return env[k] }
 		get := func(name string) string { return strings.TrimSpace(inputs[name]) }
 
 		cfg, err := config.Load(context.Background(), get, getenv)

@@ -5,11 +5,8 @@
 package hardening
 
 import (
-	"context"
 	"flag"
-	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -90,7 +87,9 @@ type worldOpts struct {
 
 func newWorld(t *testing.T, o worldOpts) *world {
 	t.Helper()
-	srv := fakeaws.New(fakeaws.Options{AccountID: account, Region: region, OIDCRequestToken: oidcBearer, CredentialPrefix: stsMarker})
+	srv := fakeaws.New(func(o *fakeaws.Options) {
+		o.AccountID, o.Region, o.OIDCRequestToken, o.CredentialPrefix = account, region, oidcBearer, stsMarker
+	})
 	t.Cleanup(srv.Close)
 	s3 := fakecfn.NewS3()
 	cfn := fakecfn.NewCloudFormation(func(co *fakecfn.Options) {
@@ -109,128 +108,35 @@ func newWorld(t *testing.T, o worldOpts) *world {
 }
 
 // requests is every call that reached the fake AWS or the OIDC endpoint.
-func (w *world) requests() int { return len(w.sts.Requests()) + len(w.cfn.Calls()) }
+func (w *world) requests() int { return len(w.sts.Calls()) + len(w.cfn.Calls()) }
 
-// job is one simulated step of a job.
-type job struct {
-	t *testing.T
-	*actionrun.Step
-	timeout time.Duration
-}
-
-func newJob(t *testing.T, w *world) *job {
+// newJob is a step whose file commands hold prefill and whose workspace
+// holds the app template, with AWS and the OIDC endpoint behind w (none if
+// nil).
+func newJob(t *testing.T, w *world) *actionrun.Job {
 	t.Helper()
-	s, err := actionrun.NewStep(binary, t.TempDir(), prefill)
-	if err != nil {
-		t.Fatal(err)
-	}
-	j := &job{t: t, Step: s, timeout: 2 * time.Minute}
-	if err := j.WriteFile(templatePath, appTemplate); err != nil {
-		t.Fatal(err)
-	}
+	j := actionrun.NewJob(t, binary, prefill)
+	j.Write(templatePath, appTemplate)
 	if w != nil {
-		j.Env["AWS_ENDPOINT_URL"] = w.sts.URL()
 		// Every job may ask for an OIDC token, so a bad input that would
 		// still reach the token endpoint shows up in the fake's requests.
-		j.Env["ACTIONS_ID_TOKEN_REQUEST_URL"] = w.sts.OIDCRequestURL()
-		j.Env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = w.sts.OIDCRequestToken()
+		j.Endpoint(w.sts.URL()).OIDC(w.sts)
 	}
 	return j
 }
 
-// result is what one run left behind.
-type result struct {
-	code           int
-	stdout, stderr string
-	envRaw, outRaw string
-	elapsed        time.Duration
-}
-
-// run executes the binary with inputs as INPUT_<NAME> (hyphens kept).
-func (j *job) run(inputs map[string]string) result {
-	j.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), j.timeout)
-	defer cancel()
-	r, err := j.Run(ctx, inputs)
-	if err != nil {
-		j.t.Fatal(err)
-	}
-	return result{code: r.Code, stdout: r.Stdout, stderr: r.Stderr, envRaw: r.EnvRaw, outRaw: r.OutputRaw, elapsed: r.Elapsed}
-}
-
-func readFile(t *testing.T, p string) string {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// parse reads a file command back as the runner would, failing the test if
-// the runner would fail the step.
-func parse(t *testing.T, name, raw string) map[string]string {
-	t.Helper()
-	m, err := actionrun.Parse(raw)
-	if err != nil {
-		t.Fatalf("the runner would fail the step parsing %s: %v\n%q", name, err, raw)
-	}
-	return m
-}
-
-// unchanged asserts a failed run left both file commands as they were.
-func (r result) unchanged(t *testing.T) {
-	t.Helper()
-	if r.envRaw != prefill || r.outRaw != prefill {
-		t.Errorf("file commands changed by a failed run:\nGITHUB_ENV=%q\nGITHUB_OUTPUT=%q", r.envRaw, r.outRaw)
-	}
-}
-
-func (r result) dump() string {
-	return fmt.Sprintf("exit %d after %s\nstdout:\n%s\nstderr:\n%s", r.code, r.elapsed.Round(time.Millisecond), r.stdout, r.stderr)
-}
-
-// errorLines are the ::error:: annotations the run printed, unescaped.
-func (r result) errorLines() []string {
-	var out []string
-	for _, l := range strings.Split(r.stdout, "\n") {
-		if rest, ok := strings.CutPrefix(l, "::error::"); ok {
-			out = append(out, strings.NewReplacer("%0D", "\r", "%0A", "\n", "%25", "%").Replace(rest))
-		}
-	}
-	return out
-}
-
 // Input sets for each credential source.
 func keysInputs(extra map[string]string) map[string]string {
-	return merge(map[string]string{"aws-region": region, "aws-access-key-id": userKeyID, "aws-secret-access-key": userSecret, "role-to-assume": deployRoleARN}, extra)
+	return actionrun.Merge(map[string]string{"aws-region": region, "aws-access-key-id": userKeyID, "aws-secret-access-key": userSecret, "role-to-assume": deployRoleARN}, extra)
 }
 
 func oidcInputs(extra map[string]string) map[string]string {
-	return merge(map[string]string{"aws-region": region, "role-to-assume": deployRoleARN}, extra)
+	return actionrun.Merge(map[string]string{"aws-region": region, "role-to-assume": deployRoleARN}, extra)
 }
 
 func deployInputs(extra map[string]string) map[string]string {
-	return keysInputs(merge(map[string]string{"stack-name": stackName, "template": templatePath, "cloudformation-role-arn": cfnRoleARN, "parameter-overrides": "Env=prod"}, extra))
+	return keysInputs(actionrun.Merge(map[string]string{"stack-name": stackName, "template": templatePath, "cloudformation-role-arn": cfnRoleARN, "parameter-overrides": "Env=prod"}, extra))
 }
-
-func merge(base, extra map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range base {
-		out[k] = v
-	}
-	for k, v := range extra {
-		if v == "\x00delete" {
-			delete(out, k)
-			continue
-		}
-		out[k] = v
-	}
-	return out
-}
-
-// del removes an input from a merged set.
-const del = "\x00delete"
 
 // distinct reports whether every element of s is unique and non-empty.
 func distinct(s []string) bool {

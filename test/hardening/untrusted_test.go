@@ -5,8 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecfn"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerlog"
 )
 
@@ -50,11 +51,11 @@ func untrustedCases() []untrustedCase {
 			outputs: map[string]string{"TopicArn": hostile, "Extra": "a\nghadelimiter_x\nEVIL=1\nZ<<ghadelimiter_x"}},
 		{name: "cloudformation_error_message", inputs: deployInputs(nil), world: quickStack,
 			setup: func(t *testing.T, w *world) {
-				w.cfn.InjectFault("CreateChangeSet", fakecfn.Fault{Code: "ValidationError", Message: hostile})
+				w.cfn.InjectFault("CreateChangeSet", fakecore.Fault{Code: "ValidationError", Message: hostile})
 			}},
 		{name: "cloudformation_throttling_message", inputs: deployInputs(nil), world: quickStack, ok: true,
 			setup: func(t *testing.T, w *world) {
-				w.cfn.InjectFault("DescribeStacks", fakecfn.Fault{Times: 6, Code: "Throttling", Message: hostile})
+				w.cfn.InjectFault("DescribeStacks", fakecore.Fault{Times: 6, Code: "Throttling", Message: hostile})
 			}},
 		{name: "stack_status_reason", inputs: deployInputs(nil), world: quickStack,
 			setup: func(t *testing.T, w *world) {
@@ -65,11 +66,11 @@ func untrustedCases() []untrustedCase {
 			}},
 		{name: "sts_error_message", inputs: keysInputs(nil),
 			setup: func(t *testing.T, w *world) {
-				w.sts.InjectFault("AssumeRole", fakeaws.Fault{Code: "AccessDenied", Message: hostile})
+				w.sts.InjectFault("AssumeRole", fakecore.Fault{Code: "AccessDenied", Message: hostile})
 			}},
 		{name: "sts_retry_message", inputs: keysInputs(nil), ok: true, quiet: true,
 			setup: func(t *testing.T, w *world) {
-				w.sts.InjectFault("AssumeRole", fakeaws.Fault{Code: "Throttling", Message: hostile})
+				w.sts.InjectFault("AssumeRole", fakecore.Fault{Code: "Throttling", Message: hostile})
 			}},
 	}
 }
@@ -88,22 +89,22 @@ func TestUntrustedText_never_becomes_a_command(t *testing.T) {
 				for k, v := range mode.env {
 					j.Env[k] = v
 				}
-				r := j.run(tc.inputs)
-				if (r.code == 0) != tc.ok {
-					t.Fatalf("unexpected outcome\n%s", r.dump())
+				r := j.Run(tc.inputs)
+				if (r.Code == 0) != tc.ok {
+					t.Fatalf("unexpected outcome\n%s", r.Dump())
 				}
-				if !tc.quiet && !strings.Contains(r.stdout, "HOSTILE") {
-					t.Errorf("the untrusted text never reached the log; the case tests nothing\n%s", r.dump())
+				if !tc.quiet && !strings.Contains(r.Stdout, "HOSTILE") {
+					t.Errorf("the untrusted text never reached the log; the case tests nothing\n%s", r.Dump())
 				}
 				if !tc.ok {
-					r.unchanged(t)
-					if n := len(r.errorLines()); n != 1 {
-						t.Errorf("%d error annotations, want exactly the action's one\n%s", n, r.dump())
+					r.Unchanged(t)
+					if n := len(r.ErrorLines()); n != 1 {
+						t.Errorf("%d error annotations, want exactly the action's one\n%s", n, r.Dump())
 					}
-				} else if n := len(r.errorLines()); n != 0 {
-					t.Errorf("%d error annotations on success\n%s", n, r.dump())
+				} else if n := len(r.ErrorLines()); n != 0 {
+					t.Errorf("%d error annotations on success\n%s", n, r.Dump())
 				}
-				for i, l := range lines(r.stdout) {
+				for i, l := range actionrun.LogLines(r.Stdout) {
 					tl := strings.TrimSpace(l)
 					if strings.Contains(l, "##[") {
 						t.Errorf("line %d holds a legacy ##[ command: %q", i, l)
@@ -120,12 +121,11 @@ func TestUntrustedText_never_becomes_a_command(t *testing.T) {
 						t.Errorf("untrusted text registered a mask: %q", l)
 					}
 				}
-				if strings.Contains(r.stderr, "HOSTILE") {
-					t.Errorf("untrusted text on stderr:\n%s", r.stderr)
+				if strings.Contains(r.Stderr, "HOSTILE") {
+					t.Errorf("untrusted text on stderr:\n%s", r.Stderr)
 				}
 				if tc.ok {
-					out := parse(t, "GITHUB_OUTPUT", r.outRaw)
-					parse(t, "GITHUB_ENV", r.envRaw)
+					out := r.Outputs
 					for k, want := range tc.outputs {
 						if got := out[k]; got != want {
 							t.Errorf("output %s = %q, want %q", k, got, want)
@@ -141,17 +141,17 @@ func TestUntrustedText_never_becomes_a_command(t *testing.T) {
 				// Masking still works afterwards: a later step of the same
 				// job registers and uses secrets.
 				job := runnerlog.New(mode.env != nil)
-				job.Render(r.stdout)
+				job.Render(r.Stdout)
 				if slices.Contains(job.Secrets(), "HOSTILE") {
 					t.Errorf("the runner would have registered HOSTILE as a mask")
 				}
 				next := newJob(t, w)
-				r2 := next.run(keysInputs(nil))
-				if r2.code != 0 {
-					t.Fatalf("the later step failed\n%s", r2.dump())
+				r2 := next.Run(keysInputs(nil))
+				if r2.Code != 0 {
+					t.Fatalf("the later step failed\n%s", r2.Dump())
 				}
-				env := parse(t, "GITHUB_ENV", r2.envRaw)
-				shown := job.Render(r2.stdout)
+				env := r2.Env
+				shown := job.Render(r2.Stdout)
 				for _, s := range []string{env["AWS_SECRET_ACCESS_KEY"], env["AWS_SESSION_TOKEN"], userSecret} {
 					if strings.Contains(shown, s) {
 						t.Errorf("a later step's secret %.8s… is shown after the untrusted text:\n%s", s, shown)

@@ -71,17 +71,17 @@ func TestNoWireLogging_in_the_binary(t *testing.T) {
 			j := newJob(t, w)
 			j.Env["RUNNER_DEBUG"] = "1"
 			j.Env["ACTIONS_STEP_DEBUG"] = "true"
-			r := j.run(p.inputs)
-			if r.code != 0 {
-				t.Fatalf("run failed\n%s", r.dump())
+			r := j.Run(p.inputs)
+			if r.Code != 0 {
+				t.Fatalf("run failed\n%s", r.Dump())
 			}
 			for _, m := range wireMarkers {
-				if strings.Contains(r.stdout, m) || strings.Contains(r.stderr, m) {
-					t.Errorf("the log holds wire traffic (%q)\n%s", m, r.dump())
+				if strings.Contains(r.Stdout, m) || strings.Contains(r.Stderr, m) {
+					t.Errorf("the log holds wire traffic (%q)\n%s", m, r.Dump())
 				}
 			}
-			if r.stderr != "" {
-				t.Errorf("stderr is not empty:\n%s", r.stderr)
+			if r.Stderr != "" {
+				t.Errorf("stderr is not empty:\n%s", r.Stderr)
 			}
 		})
 	}

@@ -20,10 +20,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecfn"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerfile"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerlog"
 )
 
@@ -67,7 +67,7 @@ func run(ctx context.Context, debug bool, opTime time.Duration) error {
 
 	// The seed design: an IAM user that may only assume the deploy role, an
 	// OIDC-trusted deploy role, and the CloudFormation service role.
-	srv := fakeaws.New(fakeaws.Options{AccountID: account, Region: region})
+	srv := fakeaws.New(func(o *fakeaws.Options) { o.AccountID, o.Region = account, region })
 	defer srv.Close()
 	s3 := fakecfn.NewS3()
 	cfn := fakecfn.NewCloudFormation(func(o *fakecfn.Options) {
@@ -187,7 +187,7 @@ func (s step) run(ctx context.Context, bin, dir, body string, base map[string]st
 
 // show prints a file command as the runner parses it, masked.
 func show(job *runnerlog.Log, name, raw string) (map[string]string, error) {
-	kvs, err := gha.ParseEnvFile(raw)
+	kvs, err := runnerfile.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("the runner would reject %s: %w", name, err)
 	}

@@ -6,20 +6,32 @@
 //	ghrunner inputs ACTION_YML [name=value ...]  every declared input as INPUT_<NAME>=value, NUL-terminated
 //	ghrunner get FILE NAME                         the value the runner would set for NAME (last one wins)
 //	ghrunner keys FILE                             the names set by FILE, one a line, in file order
-//	ghrunner oidc LOG                              serve GitHub's ID-token endpoint on 127.0.0.1 until killed;
-//	                                               prints its request URL and bearer token, logs requests to LOG
+//	ghrunner oidc LOG                              serve GitHub's ID-token endpoint (test/fakeaws's) on 127.0.0.1
+//	                                               until killed; prints its request URL and bearer token, logs
+//	                                               requests to LOG
 package main
 
 import (
 	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 
-	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerfile"
 )
 
 // errMissing is reported (exit status 3) when a file command does not set a name.
@@ -55,7 +67,9 @@ func run(args []string, stdout io.Writer) error {
 		}
 		return fmt.Errorf("%s in %s: %w", rest[1], rest[0], errMissing)
 	case cmd == "oidc" && len(rest) == 1:
-		return serveOIDC(rest[0], stdout)
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return serveOIDC(ctx, rest[0], stdout)
 	case cmd == "keys" && len(rest) == 1:
 		pairs, err := parseFile(rest[0])
 		if err != nil {
@@ -70,12 +84,12 @@ func run(args []string, stdout io.Writer) error {
 	}
 }
 
-func parseFile(path string) ([]gha.KV, error) {
+func parseFile(path string) ([]runnerfile.KV, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	pairs, err := gha.ParseEnvFile(string(b))
+	pairs, err := runnerfile.Parse(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("parsing %s as the runner would: %w", path, err)
 	}
@@ -84,7 +98,7 @@ func parseFile(path string) ([]gha.KV, error) {
 
 // inputs prints what the runner's AddInputsToEnvironment passes to the
 // container: every input declared in action.yml, with its default unless
-// given, under INPUT_ + the upper-cased name (spaces become '_', hyphens stay).
+// given, under the variable actionrun.InputVar names (the runner's rule).
 // An input that action.yml does not declare is an error here; the runner only
 // warns, but in a test it is a typo.
 func inputs(actionYML string, given []string, stdout io.Writer) error {
@@ -110,7 +124,7 @@ func inputs(actionYML string, given []string, stdout io.Writer) error {
 	}
 	w := bufio.NewWriter(stdout)
 	for _, name := range order {
-		fmt.Fprintf(w, "INPUT_%s=%s\x00", strings.ToUpper(strings.ReplaceAll(name, " ", "_")), values[name])
+		fmt.Fprintf(w, "%s=%s\x00", actionrun.InputVar(name), values[name])
 	}
 	return w.Flush()
 }
@@ -172,4 +186,64 @@ func scalar(v string) (string, error) {
 	default:
 		return v, nil
 	}
+}
+
+// oidcRequest is one line of the request log: what the action asked for,
+// never the bearer token it sent.
+type oidcRequest struct {
+	Method     string `json:"method"`
+	Audience   string `json:"audience"`
+	APIVersion string `json:"api_version"`
+	BearerOK   bool   `json:"bearer_ok"`
+	Status     int    `json:"status"`
+}
+
+// serveOIDC stands in for the runner's ACTIONS_ID_TOKEN_REQUEST_URL with the
+// fake GitHub OIDC endpoint of test/fakeaws: GET with "Authorization: Bearer
+// <ACTIONS_ID_TOKEN_REQUEST_TOKEN>" and &audience= answers {"value": "<JWT>"}.
+// moto does not verify the JWT. It prints two lines,
+// ACTIONS_ID_TOKEN_REQUEST_URL=... and ACTIONS_ID_TOKEN_REQUEST_TOKEN=..., and
+// serves until ctx ends.
+func serveOIDC(ctx context.Context, logPath string, stdout io.Writer) error {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	secret := make([]byte, 16)
+	if _, err := rand.Read(secret); err != nil {
+		return err
+	}
+	srv, err := fakeaws.Start(func(o *fakeaws.Options) {
+		o.OIDCRequestToken = hex.EncodeToString(secret)
+		// This repository's claims; GitHub's default audience is the owner's URL.
+		o.Claims = map[string]any{
+			"aud":              "https://github.com/aws-assume-deploy",
+			"repository":       "aws-assume-deploy/aws-assume-deploy",
+			"repository_owner": "aws-assume-deploy",
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	var mu sync.Mutex
+	srv.Observe(func(c fakecore.Call) {
+		if c.Service != "oidc" {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		json.NewEncoder(logf).Encode(oidcRequest{ //nolint:errcheck // the log is best effort
+			Method: c.Method, Audience: c.Param("audience"), APIVersion: c.Param("api-version"),
+			BearerOK: c.Status != http.StatusUnauthorized, Status: c.Status,
+		})
+	})
+	fmt.Fprintf(stdout, "ACTIONS_ID_TOKEN_REQUEST_URL=%s\n", srv.OIDCRequestURL())
+	fmt.Fprintf(stdout, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=%s\n", srv.OIDCRequestToken())
+	if f, ok := stdout.(*os.File); ok {
+		f.Sync()
+	}
+	<-ctx.Done()
+	return nil
 }

@@ -1,14 +1,25 @@
-package gha
+// Package runnerfile reads GITHUB_ENV and GITHUB_OUTPUT back exactly as
+// GitHub's Linux runner does. It is a port of the runner's parser
+// (FileCommandManager.cs, EnvFileKeyValuePairs) for tests, the sandbox and
+// the image test, so they check what a later step would really see rather
+// than what the action meant to write. It imports nothing from internal/: a
+// check written against the product's own types could not catch the product
+// and the runner disagreeing.
+package runnerfile
 
 import (
 	"fmt"
 	"strings"
 )
 
-// ParseEnvFile is a port of the Linux runner's parser for GITHUB_ENV and
-// GITHUB_OUTPUT (FileCommandManager.cs, EnvFileKeyValuePairs). Tests use it to
-// read back exactly what the runner would set; it returns pairs in file order.
-func ParseEnvFile(text string) ([]KV, error) {
+// KV is one name and value, in the order the file sets them.
+type KV struct {
+	Key, Value string
+}
+
+// Parse reads a file command as the runner does and returns its pairs in
+// file order; an error means the runner would fail the step.
+func Parse(text string) ([]KV, error) {
 	var out []KV
 	idx := 0
 	for {
@@ -56,6 +67,20 @@ func ParseEnvFile(text string) ([]KV, error) {
 			return out, fmt.Errorf("invalid format %q", line)
 		}
 	}
+}
+
+// Map is Parse with the pairs as a map: a name set twice keeps its last
+// value, as the runner's environment does.
+func Map(text string) (map[string]string, error) {
+	kvs, err := Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		m[kv.Key] = kv.Value
+	}
+	return m, nil
 }
 
 // readLine mirrors the runner's ReadLine on Linux: lines end at '\n' only.
