@@ -34,15 +34,16 @@ const cfd = "aws-cloudformation-github-deploy"
 
 // either reads an input that also has an aws-cloudformation-github-deploy
 // name (stack-name and name); both set to different values is an error.
-func (l *loader) either(ours, theirs string) string {
+// from is the input the value came from, for messages about it.
+func (l *loader) either(ours, theirs string) (value, from string) {
 	a, b := l.get(ours), l.get(theirs)
 	if a != "" && b != "" && a != b {
 		l.p.add(ours, "and %s are both set, to different values: %s is %s's name for %s; keep one", theirs, theirs, cfd, ours)
 	}
-	if a != "" {
-		return a
+	if a != "" || b == "" {
+		return a, ours
 	}
-	return b
+	return b, theirs
 }
 
 // setting is a boolean and the input that set it ("" for the default).
@@ -79,7 +80,7 @@ func (l *loader) flag(ours, theirs string, def bool) setting {
 // loadDeploy builds the deploy options: every name, list and file parsed
 // and checked, the template loaded. ctx bounds the template's loading.
 func (l *loader) loadDeploy(ctx context.Context) {
-	name := l.either("stack-name", "name")
+	name, nameInput := l.either("stack-name", "name")
 	if name == "" {
 		for _, in := range deployInputs {
 			if l.get(in) != "" {
@@ -99,7 +100,7 @@ func (l *loader) loadDeploy(ctx context.Context) {
 	// sessions apart.
 	l.plan.Auth.SessionDiscriminator = name + "-" + l.plan.Region
 	if err := cfn.ValidStackName(name); err != nil {
-		l.p.add("stack-name", "%v", err)
+		l.p.add(nameInput, "%v", err)
 	}
 	if v := l.get("timeout-in-minutes"); v != "" {
 		n, ok := wholeNumber(v)
@@ -147,7 +148,8 @@ func (l *loader) loadDeploy(ctx context.Context) {
 	default:
 		l.p.add("deployment-mode", "%s is not a deployment mode; the only one is REVERT_DRIFT (a change set that reverts drift), or leave it empty", show(dm))
 	}
-	o.RoleARN = l.either("cloudformation-role-arn", "role-arn")
+	var roleInput string
+	o.RoleARN, roleInput = l.either("cloudformation-role-arn", "role-arn")
 	o.S3Bucket = l.get("s3-bucket")
 	o.S3Prefix = strings.Trim(l.get("s3-prefix"), "/")
 	o.ChangeSetName = l.get("change-set-name")
@@ -176,10 +178,6 @@ func (l *loader) loadDeploy(ctx context.Context) {
 	}
 	if len(o.NotificationARNs) > 5 {
 		l.p.add("notification-arns", "lists %d topics; CloudFormation allows at most 5", len(o.NotificationARNs))
-	}
-	roleInput := "cloudformation-role-arn"
-	if l.get(roleInput) == "" && l.get("role-arn") != "" {
-		roleInput = "role-arn"
 	}
 	if o.RoleARN == "" {
 		l.plan.Warnings = append(l.plan.Warnings, "cloudformation-role-arn (role-arn) is not set: CloudFormation will act with the deploy role's own permissions (or the stack's existing service role). Pass the CloudFormation service role so the deploy role can stay minimal.")
