@@ -130,15 +130,22 @@ func maskGiven(log *gha.Log, input, env func(string) string) {
 	for _, s := range []string{input("aws-secret-access-key"), input("aws-session-token"), input("aws-access-key-id"), env("ACTIONS_ID_TOKEN_REQUEST_TOKEN")} {
 		log.Mask(s)
 	}
-	if chaining, _ := config.ParseBool(strings.TrimSpace(input("role-chaining"))); chaining {
+	// The environment's credentials are a source with role-chaining, and
+	// without any credential input (config's SourceEnvironment).
+	chaining, _ := config.ParseBool(strings.TrimSpace(input("role-chaining")))
+	none := true
+	for _, in := range []string{"role-to-assume", "aws-access-key-id", "aws-secret-access-key", "web-identity-token-file"} {
+		none = none && strings.TrimSpace(input(in)) == ""
+	}
+	if chaining || none {
 		log.Mask(env("AWS_SECRET_ACCESS_KEY"))
 		log.Mask(env("AWS_SESSION_TOKEN"))
 	}
 	// mask-aws-account-id: the account is in the role ARNs before any
 	// call names it; mask it before the first line, even if the inputs
 	// turn out invalid.
-	if v := strings.TrimSpace(input("mask-aws-account-id")); strings.EqualFold(v, "true") || v == "1" {
-		for _, name := range []string{"role-to-assume", "cloudformation-role-arn"} {
+	if mask, _ := config.ParseBool(strings.TrimSpace(input("mask-aws-account-id"))); mask {
+		for _, name := range []string{"role-to-assume", "cloudformation-role-arn", "role-arn"} {
 			if m := accountInARN.FindStringSubmatch(input(name)); m != nil {
 				log.Mask(m[1])
 			}

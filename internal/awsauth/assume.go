@@ -132,7 +132,7 @@ func (f *flow) run(ctx context.Context) (*Credentials, error) {
 		}
 	}
 	var source aws.CredentialsProvider
-	if req.Source == SourceKeys || req.Source == SourceChaining {
+	if req.Source == SourceKeys || req.Source == SourceChaining || req.Source == SourceEnvironment {
 		k := req.Keys
 		source = aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey, SessionToken: k.SessionToken, Source: "input"}, nil
@@ -145,7 +145,11 @@ func (f *flow) run(ctx context.Context) (*Credentials, error) {
 	}
 	if req.RoleName == "" {
 		// Stored keys and no role: validate and export them as they are.
-		f.log.Infof("No role-to-assume: validating the given keys and exporting them as they are")
+		if req.Source == SourceEnvironment {
+			f.log.Infof("No credential inputs: using the AWS credentials already in the environment (a previous step), after checking them")
+		} else {
+			f.log.Infof("No role-to-assume: validating the given keys and exporting them as they are")
+		}
 		id, err := f.callerIdentity(ctx, f.newSTS(source), "checking the given keys", false)
 		if err != nil {
 			return nil, err

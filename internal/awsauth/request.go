@@ -15,10 +15,14 @@ const (
 	SourceOIDC             // GitHub OIDC token -> sts:AssumeRoleWithWebIdentity
 	SourceTokenFile        // web-identity-token-file -> sts:AssumeRoleWithWebIdentity
 	SourceChaining         // credentials already in the environment -> sts:AssumeRole
+	// SourceEnvironment is credentials a previous step put in the
+	// environment, used as they are (no role), as
+	// aws-cloudformation-github-deploy uses them.
+	SourceEnvironment
 )
 
 func (s Source) String() string {
-	return [...]string{"none", "stored keys", "GitHub OIDC", "web identity token file", "role chaining"}[s]
+	return [...]string{"none", "stored keys", "GitHub OIDC", "web identity token file", "role chaining", "the environment's credentials"}[s]
 }
 
 // WebIdentity reports whether the source is a web identity token, which
@@ -41,7 +45,8 @@ type Request struct {
 	RoleARN, RoleName string
 
 	Source Source
-	// Keys are the source credentials for SourceKeys and SourceChaining.
+	// Keys are the source credentials for SourceKeys, SourceChaining and
+	// SourceEnvironment.
 	Keys Keys
 	// TokenFile is the resolved path of the web identity token file.
 	TokenFile string

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/awsauth"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
 )
 
@@ -301,4 +302,54 @@ func TestLoad_split_value_names_position_and_declared_parameters(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A CFD step has no credential inputs: a previous step (configure-aws-
+// credentials) put the credentials and the region in the environment.
+func TestLoad_cfd_step_uses_the_environment(t *testing.T) {
+	t.Parallel()
+	cfdStep := map[string]string{"name": "MockStack", "template": "template.yaml", "parameter-overrides": "AdminEmail=no-reply@amazon.com", "no-fail-on-empty-changeset": "1"}
+	envOf := func(m map[string]string) Env { return func(k string) string { return m[k] } }
+	prev := map[string]string{"AWS_ACCESS_KEY_ID": "ASIAPREVIOUSSTEP0001", "AWS_SECRET_ACCESS_KEY": "previousStepSecret0123456789", "AWS_SESSION_TOKEN": "tok", "AWS_REGION": "eu-west-1"}
+	p, err := load(t, getter(cfdStep), envOf(prev), map[string]string{"template.yaml": cfdTemplate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Auth.Source != awsauth.SourceEnvironment || p.Auth.Keys.AccessKeyID != "ASIAPREVIOUSSTEP0001" || p.Auth.RoleName != "" || p.Region != "eu-west-1" {
+		t.Errorf("auth = %+v, region %q", p.Auth, p.Region)
+	}
+	for _, tc := range []struct {
+		name   string
+		inputs map[string]string
+		env    map[string]string
+		want   string
+	}{
+		{"no_credentials_anywhere", cfdStep, map[string]string{"AWS_REGION": "eu-west-1"}, "input role-to-assume: is required"},
+		{"not_for_credentials_only_steps", map[string]string{"aws-region": "eu-west-1"}, prev, "input role-to-assume: is required"},
+		{"unset_current_credentials", mergeInputs(cfdStep, map[string]string{"unset-current-credentials": "true"}), prev, "input role-to-assume: is required"},
+		{"no_region_anywhere", cfdStep, map[string]string{"AWS_ACCESS_KEY_ID": "ASIAPREVIOUSSTEP0001", "AWS_SECRET_ACCESS_KEY": "previousStepSecret0123456789"}, "input aws-region: is required, and the job has no AWS_REGION either"},
+		{"bad_region_in_env", cfdStep, map[string]string{"AWS_ACCESS_KEY_ID": "ASIAPREVIOUSSTEP0001", "AWS_SECRET_ACCESS_KEY": "previousStepSecret0123456789", "AWS_DEFAULT_REGION": "eu-west-1a"}, `input aws-region: is not set, and "eu-west-1a" (from AWS_DEFAULT_REGION) is not an AWS region`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := load(t, getter(tc.inputs), envOf(tc.env), map[string]string{"template.yaml": cfdTemplate})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "previousStepSecret") {
+				t.Errorf("error shows the secret: %v", err)
+			}
+		})
+	}
+}
+
+func mergeInputs(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
 }

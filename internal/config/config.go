@@ -155,11 +155,23 @@ func (l *loader) loadTimeout(start time.Time) {
 
 func (l *loader) loadRegion() {
 	r := l.get("aws-region")
+	from := ""
+	// Like the SDK (and aws-cloudformation-github-deploy), fall back to the
+	// job's region, which a previous credentials step exports.
+	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
+		if r == "" {
+			r, from = strings.TrimSpace(l.env(k)), " (from "+k+")"
+		}
+	}
 	l.plan.Region = r
 	switch {
 	case r == "":
-		l.p.add("aws-region", "is required (GitHub does not enforce `required: true`); set it, e.g. `aws-region: us-east-1`")
+		l.p.add("aws-region", "is required, and the job has no AWS_REGION either; set it, e.g. `aws-region: us-east-1`")
 	case !regionRe.MatchString(r):
+		if from != "" {
+			l.p.add("aws-region", "is not set, and %s%s is not an AWS region; set aws-region, e.g. `aws-region: us-east-1`", show(r), from)
+			return
+		}
 		hint := ""
 		if zoneRe.MatchString(r) {
 			hint = " (that looks like an availability zone; drop the last letter)"

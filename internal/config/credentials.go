@@ -124,10 +124,19 @@ func (l *loader) loadSource(role string) {
 	case role != "":
 		l.p.add("role-to-assume", "needs a credential source: the job has no GitHub OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set). "+
 			"Add `permissions: id-token: write` to the workflow or job, or pass aws-access-key-id/aws-secret-access-key. Pull requests from forks never get an OIDC token")
+	case l.deployRequested() && !unset && l.env("AWS_ACCESS_KEY_ID") != "" && l.env("AWS_SECRET_ACCESS_KEY") != "":
+		// aws-cloudformation-github-deploy's way: a previous step (usually
+		// configure-aws-credentials) set the credentials; use them as they
+		// are, after checking them with GetCallerIdentity.
+		a.Source = awsauth.SourceEnvironment
+		a.Keys = awsauth.Keys{AccessKeyID: l.env("AWS_ACCESS_KEY_ID"), SecretAccessKey: l.env("AWS_SECRET_ACCESS_KEY"), SessionToken: l.env("AWS_SESSION_TOKEN")}
+		if badToken(a.Keys.SecretAccessKey) || badToken(a.Keys.SessionToken) {
+			l.p.add("role-to-assume", "is not set, so the environment's AWS credentials are used, but its AWS_SECRET_ACCESS_KEY or AWS_SESSION_TOKEN contains white space or a line break; fix the step that set them")
+		}
 	default:
-		l.p.add("role-to-assume", "is required unless you pass aws-access-key-id/aws-secret-access-key: set it to the deploy role ARN, e.g. arn:aws:iam::123456789012:role/deploy")
+		l.p.add("role-to-assume", "is required unless you pass aws-access-key-id/aws-secret-access-key (or deploy with credentials a previous step put in the environment): set it to the deploy role ARN, e.g. arn:aws:iam::123456789012:role/deploy")
 	}
-	if k.SessionToken != "" && a.Source != awsauth.SourceKeys && a.Source != awsauth.SourceChaining {
+	if k.SessionToken != "" && a.Source != awsauth.SourceKeys && a.Source != awsauth.SourceChaining && a.Source != awsauth.SourceEnvironment {
 		l.p.add("aws-session-token", "is only used with aws-access-key-id/aws-secret-access-key; remove it")
 	}
 }
@@ -347,3 +356,6 @@ func (l *loader) checkSourceAndRole() {
 		}
 	}
 }
+
+// deployRequested reports a stack to deploy, under either of its names.
+func (l *loader) deployRequested() bool { return l.get("stack-name") != "" || l.get("name") != "" }
