@@ -194,7 +194,7 @@ func (l *loader) loadRegion() {
 	case r == "":
 		l.p.add("aws-region", "is required (GitHub does not enforce `required: true`); set it, e.g. `aws-region: us-east-1`")
 	case regionRe.MatchString(r):
-	case anyRegionRe.MatchString(r) && l.customEndpoint():
+	case anyRegionRe.MatchString(r) && !zoneRe.MatchString(r) && l.customEndpoint():
 		// An STS-compatible service (LocalStack, MinIO, an emulator) may
 		// name its regions as it likes; configure-aws-credentials accepts
 		// any ^[a-z0-9-]+$.

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"syscall"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Files are the shared credentials and config files of one profile write.
@@ -42,8 +43,8 @@ func ValidateName(name string) error {
 		return errors.New("must not contain brackets")
 	case strings.ContainsAny(name, `/\`):
 		return errors.New("must not contain path separators")
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return errors.New("must not contain control characters")
+	case strings.IndexFunc(name, unicode.IsControl) >= 0 || !utf8.ValidString(name):
+		return errors.New("must not contain control characters or invalid UTF-8")
 	}
 	return nil
 }
@@ -196,15 +197,14 @@ func joinLines(lines []string) string {
 func header(lines []string, i int) (string, bool) {
 	line := strings.TrimRight(lines[i], "\r")
 	t := strings.TrimSpace(line)
-	if !strings.HasPrefix(t, "[") {
+	end := strings.IndexByte(t, ']')
+	if !strings.HasPrefix(t, "[") || end < 0 {
 		return "", false
 	}
-	if c := strings.IndexAny(t, "#;"); c > 0 {
-		t = strings.TrimSpace(t[:c])
-	}
-	if !strings.HasSuffix(t, "]") {
+	if rest := strings.TrimSpace(t[end+1:]); rest != "" && rest[0] != '#' && rest[0] != ';' {
 		return "", false
 	}
+	t = t[:end+1]
 	if line[0] == ' ' || line[0] == '\t' {
 		if i > 0 {
 			prev := strings.TrimSpace(lines[i-1])
