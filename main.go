@@ -64,15 +64,29 @@ func realMain(ctx context.Context) int {
 // client. Credentials are always set per client, never from the chain. The
 // SDK's logger writes nothing: it prints response headers and retry notes
 // to stderr, which the runner scans for workflow commands too.
-func loadAWSConfig(ctx context.Context, region string, hc aws.HTTPClient) (aws.Config, error) {
-	return awsconfig.LoadDefaultConfig(ctx,
+func loadAWSConfig(ctx context.Context, region string, hc aws.HTTPClient, c config.DefaultChain) (aws.Config, error) {
+	return awsconfig.LoadDefaultConfig(ctx, append(sharedFiles(c),
 		awsconfig.WithRegion(region),
 		awsconfig.WithLogger(logging.Nop{}),
 		awsconfig.WithHTTPClient(hc),
 		awsconfig.WithCredentialsProvider(aws.AnonymousCredentials{}),
 		awsconfig.WithAppID("aws-assume-deploy_"+version.Version),
 		awsconfig.WithEC2IMDSClientEnableState(imds.ClientDisabled),
-	)
+	)...)
+}
+
+// sharedFiles points the SDK at the shared files as this step sees them
+// (config.DefaultChain: an earlier step's host path turned into the
+// container's), else leaves the SDK's own choice.
+func sharedFiles(c config.DefaultChain) []func(*awsconfig.LoadOptions) error {
+	var opts []func(*awsconfig.LoadOptions) error
+	if c.CredentialsFile != "" {
+		opts = append(opts, awsconfig.WithSharedCredentialsFiles([]string{c.CredentialsFile}))
+	}
+	if c.ConfigFile != "" {
+		opts = append(opts, awsconfig.WithSharedConfigFiles([]string{c.ConfigFile}))
+	}
+	return opts
 }
 
 // loadDefaultChain returns the SDK's own default credential chain, as
@@ -88,19 +102,12 @@ func loadDefaultChain(ctx context.Context, region string, hc aws.HTTPClient, c c
 			os.Unsetenv(k)
 		}
 	}
-	opts := []func(*awsconfig.LoadOptions) error{
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, append(sharedFiles(c),
 		awsconfig.WithRegion(region),
 		awsconfig.WithLogger(logging.Nop{}),
 		awsconfig.WithHTTPClient(hc),
-		awsconfig.WithAppID("aws-assume-deploy_" + version.Version),
-	}
-	if c.CredentialsFile != "" {
-		opts = append(opts, awsconfig.WithSharedCredentialsFiles([]string{c.CredentialsFile}))
-	}
-	if c.ConfigFile != "" {
-		opts = append(opts, awsconfig.WithSharedConfigFiles([]string{c.ConfigFile}))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+		awsconfig.WithAppID("aws-assume-deploy_"+version.Version),
+	)...)
 	if err != nil {
 		return nil, err
 	}

@@ -42,8 +42,9 @@ type Deps struct {
 	Now      func() time.Time
 	Sleep    func(context.Context, time.Duration) error
 	// LoadAWSConfig builds the SDK base configuration (endpoints from the
-	// standard AWS_ENDPOINT_URL* settings, the region, the HTTP client).
-	LoadAWSConfig func(ctx context.Context, region string, hc aws.HTTPClient) (aws.Config, error)
+	// standard AWS_ENDPOINT_URL* settings, the region, the HTTP client), with
+	// the shared files of c as this step sees them.
+	LoadAWSConfig func(ctx context.Context, region string, hc aws.HTTPClient, c config.DefaultChain) (aws.Config, error)
 	// LoadDefaultChain returns the SDK's default credential chain
 	// (environment, shared profile, web identity, container credentials,
 	// instance metadata). It is called only when a source or
@@ -79,7 +80,7 @@ func Run(ctx context.Context, d Deps) (err error) {
 	// A BuildableClient, not a plain http.Client: the SDK must still be able
 	// to add AWS_CA_BUNDLE's certificates to it.
 	hc := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) { tr.Proxy = proxy })
-	base, err := d.LoadAWSConfig(ctx, plan.Region, hc)
+	base, err := d.LoadAWSConfig(ctx, plan.Region, hc, plan.DefaultChain)
 	if err != nil {
 		return fmt.Errorf("loading the AWS SDK configuration: %w", err)
 	}

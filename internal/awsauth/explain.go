@@ -256,16 +256,18 @@ func explainChain(err error, req Request) error {
 		tried = append(tried, "EC2 instance metadata IMDSv2 at 169.254.169.254")
 	}
 	var hint strings.Builder
+	what, found := "finding source credentials with the SDK's default chain", "no credentials"
 	if ci.NoOIDC {
-		hint.WriteString("role-to-assume is set but the job has no GitHub OIDC token: for OIDC add `permissions: id-token: write` to the workflow or job (pull requests from forks never get one), or pass aws-access-key-id/aws-secret-access-key. ")
+		what = "finding source credentials for role-to-assume"
+		found = "the job has no GitHub OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set) and the SDK's default credential chain found none"
+		hint.WriteString("for GitHub OIDC add `permissions: id-token: write` to the workflow or job, or pass aws-access-key-id/aws-secret-access-key. Pull requests from forks never get an OIDC token. ")
 	}
 	if !ci.IMDSDisabled {
 		hint.WriteString("On a self-hosted EC2 runner this action runs in a Docker container, one network hop further than the host: IMDSv2 answers it only with a hop limit of 2 " +
 			"(aws ec2 modify-instance-metadata-options --instance-id ID --http-tokens required --http-put-response-hop-limit 2), and the instance needs an instance profile. ")
 	}
 	hint.WriteString("On ECS or EKS the container credentials or IRSA variables must reach the step's environment.")
-	return fault.New("finding source credentials with the SDK's default chain",
-		fmt.Errorf("no credentials: %w. Tried, in order: %s", err, strings.Join(tried, "; ")), hint.String())
+	return fault.New(what, fmt.Errorf("%s. Tried, in order: %s. The chain said: %w", found, strings.Join(tried, "; "), err), hint.String())
 }
 
 func orDefault(v, def string) string {
