@@ -15,7 +15,7 @@ import (
 // logger writes response headers to stderr, where the runner reads commands.
 func TestLoadAWSConfig_never_enables_wire_logging(t *testing.T) {
 	t.Parallel()
-	cfg, err := loadAWSConfig(context.Background(), "us-east-1", awshttp.NewBuildableClient())
+	cfg, err := loadAWSConfig(context.Background(), "us-east-1", awshttp.NewBuildableClient(), config.DefaultChain{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -305,7 +305,8 @@ func TestLoad_split_value_names_position_and_declared_parameters(t *testing.T) {
 }
 
 // A CFD step has no credential inputs: a previous step (configure-aws-
-// credentials) put the credentials and the region in the environment.
+// credentials) put the credentials and the region in the environment. The
+// SDK's default chain is the source, and a deploy step takes the job's region.
 func TestLoad_cfd_step_uses_the_environment(t *testing.T) {
 	t.Parallel()
 	cfdStep := map[string]string{"name": "MockStack", "template": "template.yaml", "parameter-overrides": "AdminEmail=no-reply@amazon.com", "no-fail-on-empty-changeset": "1"}
@@ -315,8 +316,11 @@ func TestLoad_cfd_step_uses_the_environment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Auth.Source != awsauth.SourceEnvironment || p.Auth.Keys.AccessKeyID != "ASIAPREVIOUSSTEP0001" || p.Auth.RoleName != "" || p.Region != "eu-west-1" {
+	if p.Auth.Source != awsauth.SourceDefaultChain || p.Auth.RoleName != "" || p.Region != "eu-west-1" {
 		t.Errorf("auth = %+v, region %q", p.Auth, p.Region)
+	}
+	if diff := cmp.Diff([]string{"aws-region is not set: using eu-west-1 from AWS_REGION, as aws-cloudformation-github-deploy does"}, p.Notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
 	}
 	for _, tc := range []struct {
 		name   string
@@ -324,11 +328,9 @@ func TestLoad_cfd_step_uses_the_environment(t *testing.T) {
 		env    map[string]string
 		want   string
 	}{
-		{"no_credentials_anywhere", cfdStep, map[string]string{"AWS_REGION": "eu-west-1"}, "input role-to-assume: is required"},
-		{"not_for_credentials_only_steps", map[string]string{"aws-region": "eu-west-1"}, prev, "input role-to-assume: is required"},
-		{"unset_current_credentials", mergeInputs(cfdStep, map[string]string{"unset-current-credentials": "true"}), prev, "input role-to-assume: is required"},
-		{"no_region_anywhere", cfdStep, map[string]string{"AWS_ACCESS_KEY_ID": "ASIAPREVIOUSSTEP0001", "AWS_SECRET_ACCESS_KEY": "previousStepSecret0123456789"}, "input aws-region: is required, and the job has no AWS_REGION either"},
-		{"bad_region_in_env", cfdStep, map[string]string{"AWS_ACCESS_KEY_ID": "ASIAPREVIOUSSTEP0001", "AWS_SECRET_ACCESS_KEY": "previousStepSecret0123456789", "AWS_DEFAULT_REGION": "eu-west-1a"}, `input aws-region: is not set, and "eu-west-1a" (from AWS_DEFAULT_REGION) is not an AWS region`},
+		{"not_for_credentials_only_steps", map[string]string{"role-to-assume": "arn:aws:iam::123456789012:role/d"}, prev, "input aws-region: is required"},
+		{"no_region_anywhere", cfdStep, map[string]string{"AWS_ACCESS_KEY_ID": "ASIAPREVIOUSSTEP0001", "AWS_SECRET_ACCESS_KEY": "previousStepSecret0123456789"}, "input aws-region: is required"},
+		{"bad_region_in_env", cfdStep, map[string]string{"AWS_DEFAULT_REGION": "eu-west-1a"}, `input aws-region: is not set, and "eu-west-1a" (from AWS_DEFAULT_REGION) is not an AWS region`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -331,3 +331,6 @@ func (l *loader) readParameterFile(ctx context.Context, ref string) ([]byte, err
 	}
 	return l.o.ReadFile(real)
 }
+
+// deployRequested reports a stack to deploy, under either of its names.
+func (l *loader) deployRequested() bool { return l.get("stack-name") != "" || l.get("name") != "" }

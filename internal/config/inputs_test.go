@@ -21,7 +21,7 @@ func TestLoad_refuses_undeclared_inputs(t *testing.T) {
 	}{
 		{"typo_with_suggestion", []string{"INPUT_NO-EXECUTE-CHANGSET=1"}, []string{"input no-execute-changset: is not an input of this action (INPUT_NO-EXECUTE-CHANGSET)", "did you mean no-execute-changeset?"}},
 		{"underscores", []string{"INPUT_STACK_NAME=app"}, []string{"input stack_name:", "did you mean stack-name?"}},
-		{"far_from_everything", []string{"INPUT_SPECIAL-CHARACTERS-WORKAROUND=true"}, []string{"input special-characters-workaround: is not an input", "check the name against the action's inputs"}},
+		{"far_from_everything", []string{"INPUT_TERRAFORM-VERSION=1.9"}, []string{"input terraform-version: is not an input", "check the name against the action's inputs"}},
 		{"runner_inputs_allowed", []string{"INPUT_ENTRYPOINT=", "INPUT_ARGS=x", "INPUT_AWS-REGION=us-east-1", "NOT_AN_INPUT=1"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -103,7 +103,7 @@ func TestCFD_v2_step_runs_unchanged(t *testing.T) {
 	if r.Outputs["stack-id"] != st.ID || r.Outputs["TopicArn"] == "" {
 		t.Errorf("outputs = %v", r.Outputs)
 	}
-	if !strings.Contains(r.Stdout, "using the AWS credentials already in the environment") {
+	if !strings.Contains(r.Stdout, "checking the credentials of the SDK's default chain") {
 		t.Errorf("log does not say where the credentials came from:\n%s", r.Stdout)
 	}
 }
