@@ -437,3 +437,17 @@ func BenchmarkParseParameterOverrides(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParseTags: whatever the text, ParseTags does not panic, and what it
+// accepts is within CloudFormation's tag rules.
+func FuzzParseTags(f *testing.F) {
+	for _, s := range []string{"a=b,c=d", "Team: x\nCost: 12", "- Key: a\n  Value: 1", `{"a":1}`, `[{"Key":"k","Value":"v"}]`, "a: &x 1\nb: *x", "0", "a: {b: c}", ": :"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tags, err := ParseTags(s)
+		if err == nil && checkTags(tags) != nil {
+			t.Fatalf("accepted invalid tags: %+v", tags)
+		}
+	})
+}
