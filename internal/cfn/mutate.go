@@ -75,12 +75,14 @@ func (e *exhausted) suffix() string {
 // mutate runs a call that changes something, retrying throttling and other
 // transient errors (transient) with full-jitter backoff until it succeeds,
 // fails for good, or its budget ends: mutateBudget or limit (normally the
-// deploy deadline), whichever comes first. call gets the attempt number, from 1, so a
+// deploy deadline; zero for none), whichever comes first. call gets the attempt number, from 1, so a
 // retry can recognise work its earlier attempt did although the answer was
 // lost. A budget that runs out returns an *exhausted error.
 func (r *run) mutate(ctx context.Context, op string, limit time.Time, call func(attempt int) error) error {
 	start := r.d.now()
-	limit = minTime(limit, start.Add(mutateBudget))
+	if budget := start.Add(mutateBudget); limit.IsZero() || budget.Before(limit) {
+		limit = budget // a zero limit (no timeout-in-minutes) leaves the budget
+	}
 	for attempt := 1; ; attempt++ {
 		err := call(attempt)
 		if err == nil || !transient(ctx, err) {
@@ -97,13 +99,6 @@ func (r *run) mutate(ctx context.Context, op string, limit time.Time, call func(
 			return serr
 		}
 	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
 }
 
 // noteRetry says once per deploy that CloudFormation is throttling, the one

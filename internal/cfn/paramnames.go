@@ -27,6 +27,24 @@ import (
 // itemRef names item i (0-based) of an input list.
 func itemRef(i int) string { return "item " + strconv.Itoa(i+1) }
 
+// itemIndex is the 0-based position in the input of ps[i]: its K=V item
+// (a repeated key joins the first item of that key), or its place in JSON.
+func itemIndex(ps []Parameter, i int) int {
+	if ps[i].Item > 0 {
+		return ps[i].Item - 1
+	}
+	return i
+}
+
+// paramRef names ps[i] by position; the second K=V item also by the first
+// item's key, which nothing can have split off a value.
+func paramRef(ps []Parameter, i int) string {
+	if p := ps[i]; p.Item == 2 && p.After != "" {
+		return "item 2 (after " + p.After + ")"
+	}
+	return itemRef(itemIndex(ps, i))
+}
+
 // itemRefs names items (0-based) as "item 3" or "items 3 and 5".
 func itemRefs(idx []int) string {
 	if len(idx) == 1 {
@@ -38,6 +56,10 @@ func itemRefs(idx []int) string {
 	}
 	return "items " + strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }
+
+// quoteHint is the fix for an item that may be a piece of the value before
+// it.
+const quoteHint = `if it is part of the value before it, quote that value (Key='a,b' or Key="a,b") or repeat the key for a list (Key=a,Key=b)`
 
 // minRedactedValue is the shortest value replaced in printed text: shorter
 // ones would garble ordinary words and tell little.
@@ -74,7 +96,7 @@ func (n *paramNames) show(key string) string {
 		return key
 	}
 	if i := slices.IndexFunc(n.given, func(p Parameter) bool { return p.Key == key }); i >= 0 {
-		return itemRef(i) + " of parameter-overrides"
+		return itemRef(itemIndex(n.given, i)) + " of parameter-overrides"
 	}
 	return key
 }
@@ -91,7 +113,7 @@ func (n *paramNames) allKnown() bool {
 
 // redact replaces, in text to be printed, every given key that is not
 // certain with its position, and the values that may be pieces of a split
-// value with "***".
+// value with "***" (both from minRedactedValue characters on).
 func (n *paramNames) redact(text string) string {
 	if n == nil || len(n.given) == 0 {
 		return text
@@ -113,8 +135,9 @@ func (n *paramNames) redact(text string) string {
 		text = strings.ReplaceAll(text, v, "***")
 	}
 	for i, p := range n.given {
-		if !n.known[p.Key] && p.Key != "" {
-			text = replaceWord(text, p.Key, itemRef(i)+" of parameter-overrides")
+		// Shorter keys would garble ordinary words, as for values.
+		if !n.known[p.Key] && len(p.Key) >= minRedactedValue {
+			text = replaceWord(text, p.Key, itemRef(itemIndex(n.given, i))+" of parameter-overrides")
 		}
 	}
 	return text

@@ -33,7 +33,8 @@ type run struct {
 	// csCreated is the change set's creation time on AWS's clock.
 	csCreated time.Time
 	// csSettled is true once our change set was executed, deleted or is
-	// deliberately kept, so cleanup must not delete it.
+	// deliberately kept, or when it is not ours (execute-only), so cleanup
+	// must not delete it.
 	csSettled bool
 	// throttleNoted is set once throttling was reported.
 	throttleNoted bool
@@ -41,6 +42,8 @@ type run struct {
 	// it to every line.
 	names  *paramNames
 	logger Logger
+	// sec masks NoEcho values in the stack's own changes.
+	sec *secrets
 }
 
 // wrapAWS adds one layer of context to an AWS error ("what: message
@@ -104,6 +107,10 @@ func (r *run) log() Logger { return r.logger }
 
 func (r *run) deploy(ctx context.Context) error {
 	o := r.o
+	r.maskSecrets()
+	if o.ExecuteChangeSet != "" {
+		return r.executeExisting(ctx)
+	}
 	end := r.log().Group(fmt.Sprintf("Change set %s for stack %s", o.ChangeSetName, o.StackName))
 	csStart := r.d.now()
 	err := r.prepareChangeSet(ctx)
@@ -130,6 +137,11 @@ func (r *run) deploy(ctx context.Context) error {
 func (r *run) prepareChangeSet(ctx context.Context) error {
 	if err := r.settleStack(ctx); err != nil {
 		return err
+	}
+	if r.o.Template.URL != "" && !r.o.Template.ParametersKnown {
+		if err := r.summarizeTemplate(ctx); err != nil {
+			return err
+		}
 	}
 	in, err := r.changeSetInput(ctx)
 	if err != nil {
@@ -429,6 +441,16 @@ func (r *run) changeSetInput(ctx context.Context) (*cloudformation.CreateChangeS
 	}
 	if o.ClientToken != "" {
 		in.ClientToken = aws.String(o.ClientToken)
+	}
+	if o.IncludeNestedStacks {
+		in.IncludeNestedStacks = aws.Bool(true)
+	}
+	switch {
+	case o.DeploymentMode == "":
+	case r.stack == nil:
+		r.log().Warningf("deployment-mode %s is left out: the stack %s does not exist yet, and CloudFormation accepts a deployment mode only when updating a stack.", o.DeploymentMode, o.StackName)
+	default:
+		in.DeploymentMode = types.DeploymentMode(o.DeploymentMode)
 	}
 	for _, c := range o.Capabilities {
 		in.Capabilities = append(in.Capabilities, types.Capability(c))

@@ -7,9 +7,9 @@ import (
 )
 
 // SummaryMarkdown renders the result for GITHUB_STEP_SUMMARY: the outcome
-// with timings, the root cause of a failure, the change set as a table
-// (action, logical id, type, replacement; the review artifact when the
-// change set is not executed) and the output keys. Output values are left
+// with timings, the root cause of a failure, the change set as
+// ChangesMarkdown renders it (the review artifact when the change set is
+// not executed) and the output keys. Output values are left
 // out, because a template may output something sensitive. All AWS text is
 // escaped for markdown.
 func (r *Result) SummaryMarkdown() string {
@@ -58,12 +58,9 @@ func (r *Result) SummaryMarkdown() string {
 				markdownCell(f.ResourceType), markdownCell(f.Status), markdownCell(f.Reason))
 		}
 	}
-	if len(r.Changes) > 0 {
-		b.WriteString("\n#### Changes\n\n| Action | Logical ID | Type | Replacement |\n|---|---|---|---|\n")
-		for _, c := range r.Changes {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", markdownCell(c.Action), markdownCell(c.LogicalID),
-				markdownCell(c.ResourceType), markdownCell(c.Replacement))
-		}
+	if r.ChangeSetID != "" && r.HasChanges {
+		b.WriteString("\n")
+		b.WriteString(r.ChangesMarkdown())
 	}
 	if len(r.Outputs) > 0 {
 		b.WriteString("\n#### Outputs\n\n| Key | Description |\n|---|---|\n")

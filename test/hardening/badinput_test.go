@@ -2,11 +2,10 @@ package hardening
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 )
 
@@ -34,7 +33,6 @@ func badInputs() []badInput {
 	tags44 := "{" + repeatList(44, func(i int) string { return fmt.Sprintf("%q:\"v\"", fmt.Sprintf("Tag%02d", i)) }, ",") + "}"
 	longPolicy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + strings.Repeat("b", 2100) + `/*"}]}`
 	policies11 := repeatList(11, func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:policy/p%d", account, i) }, ",")
-	chainEnv := map[string]string{"AWS_ACCESS_KEY_ID": "ASIAPREVIOUSSTEP0001", "AWS_SECRET_ACCESS_KEY": "previousStepSecret0123456789abcdefghijkl", "AWS_SESSION_TOKEN": "previousStepToken"}
 	big := "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n# " + strings.Repeat("x", 1<<20+16) + "\n"
 	k := keysInputs
 	d := deployInputs
@@ -53,8 +51,6 @@ func badInputs() []badInput {
 		{name: "arn_five_parts", inputs: k(map[string]string{"role-to-assume": "arn:aws:iam:123456789012:role/deploy"}), input: "role-to-assume", fix: "six colon-separated parts"},
 		{name: "role_name_with_space", inputs: k(map[string]string{"role-to-assume": "deploy role"}), input: "role-to-assume", fix: "use arn:aws:iam::ACCOUNT:role/NAME"},
 		{name: "bare_role_name_with_oidc", inputs: oidcInputs(map[string]string{"role-to-assume": "deploy"}), input: "role-to-assume", fix: "Use the full ARN"},
-		{name: "no_role_and_no_keys", inputs: map[string]string{"aws-region": region}, input: "role-to-assume", fix: "set it to the deploy role ARN"},
-		{name: "oidc_without_id_token_permission", inputs: oidcInputs(nil), env: map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": "", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": ""}, input: "role-to-assume", fix: "id-token: write"},
 		// aws-region.
 		{name: "region_missing", inputs: k(map[string]string{"aws-region": actionrun.Delete}), input: "aws-region", fix: "aws-region: us-east-1"},
 		{name: "region_availability_zone", inputs: k(map[string]string{"aws-region": "ap-northeast-1a"}), input: "aws-region", fix: "drop the last letter"},
@@ -70,7 +66,6 @@ func badInputs() []badInput {
 		{name: "duration_negative", inputs: k(map[string]string{"role-duration-seconds": "-3600"}), input: "role-duration-seconds", fix: "900 to 43200"},
 		{name: "duration_fullwidth_digits", inputs: k(map[string]string{"role-duration-seconds": "３６００"}), input: "role-duration-seconds", fix: "write e.g. 3600"},
 		{name: "duration_overflow", inputs: k(map[string]string{"role-duration-seconds": "99999999999999999999"}), input: "role-duration-seconds", fix: "write e.g. 3600"},
-		{name: "chaining_duration_3601", inputs: map[string]string{"aws-region": region, "role-to-assume": deployRoleARN, "role-chaining": "true", "role-duration-seconds": "3601"}, env: chainEnv, input: "role-duration-seconds", fix: "set it to 3600 or less"},
 		// role-session-name.
 		{name: "session_name_one_char", inputs: k(map[string]string{"role-session-name": "a"}), input: "role-session-name", fix: "2-64 characters"},
 		{name: "session_name_65_chars", inputs: k(map[string]string{"role-session-name": strings.Repeat("s", 65)}), input: "role-session-name", fix: "2-64 characters"},
@@ -83,9 +78,9 @@ func badInputs() []badInput {
 		{name: "external_id_1225_chars", inputs: k(map[string]string{"role-external-id": strings.Repeat("e", 1225)}), input: "role-external-id", fix: "2-1224 characters"},
 		{name: "external_id_illegal_chars", inputs: k(map[string]string{"role-external-id": "id with spaces;"}), input: "role-external-id", fix: "2-1224 characters"},
 		// Session tags.
-		{name: "custom_tags_over_limit", inputs: k(map[string]string{"custom-tags": tags44}), input: "custom-tags", fix: "remove some or set role-skip-session-tagging"},
-		{name: "custom_tags_not_json", inputs: k(map[string]string{"custom-tags": "Team=payments"}), input: "custom-tags", fix: `write e.g. {"Team"`},
-		{name: "custom_tags_json_array", inputs: k(map[string]string{"custom-tags": `[{"Key":"Team","Value":"x"}]`}), input: "custom-tags", fix: `write e.g. {"Team"`},
+		{name: "custom_tags_over_limit", inputs: k(map[string]string{"custom-tags": tags44}), input: "custom-tags", fix: "STS allows 50: remove some"},
+		{name: "custom_tags_not_json", inputs: k(map[string]string{"custom-tags": "Team=payments"}), input: "custom-tags", fix: `write an object, e.g. {"Team"`},
+		{name: "custom_tags_json_array", inputs: k(map[string]string{"custom-tags": `[{"Key":"Team","Value":"x"}]`}), input: "custom-tags", fix: `must be a JSON object`},
 		{name: "custom_tags_key_129_chars", inputs: k(map[string]string{"custom-tags": `{"` + strings.Repeat("k", 129) + `":"v"}`}), input: "custom-tags", fix: "1-128 letters"},
 		{name: "custom_tags_value_257_chars", inputs: k(map[string]string{"custom-tags": `{"Team":"` + strings.Repeat("v", 257) + `"}`}), input: "custom-tags", fix: "at most 256"},
 		{name: "custom_tags_reserved_prefix", inputs: k(map[string]string{"custom-tags": `{"aws:team":"x"}`}), input: "custom-tags", fix: "rename it"},
@@ -101,9 +96,6 @@ func badInputs() []badInput {
 		{name: "managed_policy_not_arn", inputs: k(map[string]string{"managed-session-policies": "ReadOnlyAccess"}), input: "managed-session-policies", fix: "arn:aws:iam::aws:policy/NAME"},
 		// Credential sources.
 		{name: "keys_and_token_file", inputs: k(map[string]string{"web-identity-token-file": "token.jwt"}), input: "web-identity-token-file", fix: "use one credential source"},
-		{name: "keys_and_role_chaining", inputs: k(map[string]string{"role-chaining": "true"}), env: chainEnv, input: "role-chaining", fix: "remove one"},
-		{name: "chaining_without_credentials", inputs: map[string]string{"aws-region": region, "role-to-assume": deployRoleARN, "role-chaining": "true"}, input: "role-chaining", fix: "run a credentials step before this one"},
-		{name: "chaining_and_unset_current", inputs: map[string]string{"aws-region": region, "role-to-assume": deployRoleARN, "role-chaining": "true", "unset-current-credentials": "true"}, env: chainEnv, input: "role-chaining", fix: "chaining needs the current credentials"},
 		{name: "secret_without_key_id", inputs: k(map[string]string{"aws-access-key-id": actionrun.Delete}), input: "aws-access-key-id", fix: "set both from your secrets"},
 		{name: "key_id_lower_case", inputs: k(map[string]string{"aws-access-key-id": "akiacanarykeyid00001"}), input: "aws-access-key-id", fix: "without spaces or quotes"},
 		{name: "secret_inner_line_break", inputs: k(map[string]string{"aws-secret-access-key": userSecret[:10] + "\r\n" + userSecret[10:]}), input: "aws-secret-access-key", fix: "store the secret again"},
@@ -112,25 +104,44 @@ func badInputs() []badInput {
 		{name: "allowed_account_ids_short", inputs: k(map[string]string{"allowed-account-ids": "123456789012,12345"}), input: "allowed-account-ids", fix: "separated by commas"},
 		// Booleans.
 		{name: "bool_role_chaining_yes", inputs: k(map[string]string{"role-chaining": "yes"}), input: "role-chaining", fix: "write true or false"},
-		{name: "bool_skip_session_tagging_1", inputs: k(map[string]string{"role-skip-session-tagging": "1"}), input: "role-skip-session-tagging", fix: "write true or false"},
+		{name: "bool_skip_session_tagging_2", inputs: k(map[string]string{"role-skip-session-tagging": "2"}), input: "role-skip-session-tagging", fix: "write true or false (or 1 or 0)"},
 		{name: "bool_mask_account_id_on", inputs: k(map[string]string{"mask-aws-account-id": "on"}), input: "mask-aws-account-id", fix: "write true or false"},
 		{name: "bool_output_credentials_y", inputs: k(map[string]string{"output-credentials": "y"}), input: "output-credentials", fix: "write true or false"},
 		{name: "bool_output_env_credentials_no", inputs: k(map[string]string{"output-env-credentials": "no"}), input: "output-env-credentials", fix: "write true or false"},
-		{name: "bool_unset_current_credentials_tRuE", inputs: k(map[string]string{"unset-current-credentials": "tRuE"}), input: "unset-current-credentials", fix: "write true or false"},
+		{name: "bool_unset_current_credentials_on", inputs: k(map[string]string{"unset-current-credentials": "on"}), input: "unset-current-credentials", fix: "write true or false"},
+		{name: "bool_force_skip_oidc_yes", inputs: k(map[string]string{"force-skip-oidc": "yes"}), input: "force-skip-oidc", fix: "write true or false"},
+		{name: "bool_use_existing_credentials_on", inputs: k(map[string]string{"use-existing-credentials": "on"}), input: "use-existing-credentials", fix: "write true or false"},
+		{name: "bool_special_characters_workaround_y", inputs: k(map[string]string{"special-characters-workaround": "y"}), input: "special-characters-workaround", fix: "write true or false"},
+		{name: "bool_overwrite_aws_profile_yes", inputs: k(map[string]string{"aws-profile": "ci", "overwrite-aws-profile": "yes"}), input: "overwrite-aws-profile", fix: "write true or false"},
+		{name: "aws_profile_with_space", inputs: k(map[string]string{"aws-profile": "my profile"}), input: "aws-profile", fix: "must not contain whitespace"},
+		{name: "aws_profile_path", inputs: k(map[string]string{"aws-profile": "../etc/passwd"}), input: "aws-profile", fix: "must not contain path separators"},
 		{name: "bool_disable_retry_yes", inputs: k(map[string]string{"disable-retry": "yes"}), input: "disable-retry", fix: "write true or false"},
 		{name: "bool_fail_on_empty_yes", inputs: d(map[string]string{"fail-on-empty-changeset": "yes"}), input: "fail-on-empty-changeset", fix: "write true or false"},
 		{name: "bool_execute_changeset_no", inputs: d(map[string]string{"execute-changeset": "no"}), input: "execute-changeset", fix: "write true or false"},
-		{name: "bool_delete_failed_changeset_0", inputs: d(map[string]string{"delete-failed-changeset": "0"}), input: "delete-failed-changeset", fix: "write true or false"},
+		{name: "bool_delete_failed_changeset_maybe", inputs: d(map[string]string{"delete-failed-changeset": "maybe"}), input: "delete-failed-changeset", fix: "write true or false"},
+		// aws-cloudformation-github-deploy's names.
+		{name: "cfd_name_underscore", inputs: d(map[string]string{"stack-name": actionrun.Delete, "name": "my_app"}), input: "name", fix: "only letters, digits and hyphens"},
+		{name: "cfd_name_differs_from_stack_name", inputs: d(map[string]string{"name": "other"}), input: "stack-name", fix: "keep one"},
+		{name: "cfd_role_arn_malformed", inputs: d(map[string]string{"cloudformation-role-arn": actionrun.Delete, "role-arn": "cfn-role"}), input: "role-arn", fix: "arn:PARTITION:iam::ACCOUNT:role/NAME"},
+		{name: "cfd_mode_unknown", inputs: d(map[string]string{"mode": "execute"}), input: "mode", fix: "use create-and-execute"},
+		{name: "cfd_execute_only_without_id", inputs: d(map[string]string{"mode": "execute-only"}), input: "execute-change-set-id", fix: "the change-set-id output of the create-only run"},
+		{name: "cfd_change_set_id_without_mode", inputs: d(map[string]string{"execute-change-set-id": "review-1"}), input: "execute-change-set-id", fix: "set mode: execute-only"},
+		{name: "cfd_no_execute_yes", inputs: d(map[string]string{"no-execute-changeset": "yes"}), input: "no-execute-changeset", fix: "write true or false"},
+		{name: "cfd_no_execute_contradicts_execute", inputs: d(map[string]string{"no-execute-changeset": "1", "execute-changeset": "true"}), input: "execute-changeset", fix: "keep one"},
+		{name: "cfd_no_delete_failed_yes", inputs: d(map[string]string{"no-delete-failed-changeset": "yes"}), input: "no-delete-failed-changeset", fix: "write true or false"},
+		{name: "cfd_no_fail_on_empty_yes", inputs: d(map[string]string{"no-fail-on-empty-changeset": "yes"}), input: "no-fail-on-empty-changeset", fix: "write true or false"},
+		{name: "cfd_nested_yes", inputs: d(map[string]string{"include-nested-stacks-change-set": "yes"}), input: "include-nested-stacks-change-set", fix: "write true or false"},
+		{name: "cfd_deployment_mode_unknown", inputs: d(map[string]string{"deployment-mode": "REVERT"}), input: "deployment-mode", fix: "the only one is REVERT_DRIFT"},
+		{name: "undeclared_input_misspelt", inputs: d(map[string]string{"no-execute-changset": "1"}), input: "no-execute-changset", fix: "did you mean no-execute-changeset?"},
 		{name: "bool_disable_rollback_yes", inputs: d(map[string]string{"disable-rollback": "yes"}), input: "disable-rollback", fix: "write true or false"},
 		{name: "bool_termination_protection_enabled", inputs: d(map[string]string{"termination-protection": "enabled"}), input: "termination-protection", fix: "write true or false"},
 		// Retry and endpoints.
-		{name: "retry_max_attempts_zero", inputs: k(map[string]string{"retry-max-attempts": "0"}), input: "retry-max-attempts", fix: "from 1 to 20"},
-		{name: "retry_max_attempts_21", inputs: k(map[string]string{"retry-max-attempts": "21"}), input: "retry-max-attempts", fix: "from 1 to 20"},
+		{name: "retry_max_attempts_zero", inputs: k(map[string]string{"retry-max-attempts": "0"}), input: "retry-max-attempts", fix: "1 or more"},
 		{name: "action_timeout_negative", inputs: k(map[string]string{"action-timeout-s": "-1"}), input: "action-timeout-s", fix: "from 0 (no limit) to 21600"},
 		{name: "action_timeout_fraction", inputs: k(map[string]string{"action-timeout-s": "1.5"}), input: "action-timeout-s", fix: "from 0 (no limit) to 21600"},
 		{name: "sts_endpoint_ftp", inputs: k(map[string]string{"sts-endpoint": "ftp://sts.amazonaws.com"}), input: "sts-endpoint", fix: "write e.g. https://"},
 		{name: "sts_endpoint_no_scheme", inputs: k(map[string]string{"sts-endpoint": "sts.amazonaws.com"}), input: "sts-endpoint", fix: "write e.g. https://"},
-		{name: "http_proxy_garbage", inputs: k(map[string]string{"http-proxy": "::not a url::"}), input: "http-proxy", fix: "write e.g. https://"},
+		{name: "http_proxy_garbage", inputs: k(map[string]string{"http-proxy": "::not a url::"}), input: "http-proxy", fix: "write e.g. http://proxy"},
 		// Deploy inputs.
 		{name: "stack_name_starts_with_digit", inputs: d(map[string]string{"stack-name": "1app"}), input: "stack-name", fix: "must start with a letter"},
 		{name: "stack_name_underscore", inputs: d(map[string]string{"stack-name": "my_app"}), input: "stack-name", fix: "only letters, digits and hyphens"},
@@ -151,21 +162,23 @@ func badInputs() []badInput {
 		{name: "template_s3_url", inputs: d(map[string]string{"template": "s3://bucket/app.yaml"}), input: "template", fix: "use https://BUCKET"},
 		{name: "params_unbalanced_quote", inputs: d(map[string]string{"parameter-overrides": `Env="prod`}), input: "parameter-overrides", fix: "close it with"},
 		{name: "params_text_after_quote", inputs: d(map[string]string{"parameter-overrides": `Env="prod"x`}), input: "parameter-overrides", fix: "put the whole value inside the quotes"},
-		{name: "params_newline_splits_value", inputs: d(map[string]string{"parameter-overrides": "Env=prod\nghadelimiter_0123"}), input: "parameter-overrides", fix: "write Key=Value"},
-		{name: "params_undeclared_key", inputs: d(map[string]string{"parameter-overrides": "Env=prod,Unknown=1"}), input: "parameter-overrides", fix: "item 2 names a parameter the template does not declare (it declares: Env): fix the name or drop the item"},
-		{name: "params_env_var_key", inputs: d(map[string]string{"parameter-overrides": "Env=prod,LD_PRELOAD=/tmp/x.so"}), input: "parameter-overrides", fix: "use only letters and digits"},
+		{name: "params_newline_splits_value", inputs: d(map[string]string{"parameter-overrides": "Env=prod\nghadelimiter_0123"}), input: "parameter-overrides", fix: "quote that value"},
+		{name: "params_undeclared_key", inputs: d(map[string]string{"parameter-overrides": "Unknown=1,Env=prod"}), input: "parameter-overrides", fix: "item 1 names a parameter the template does not declare (it declares: Env): fix the name or drop the item"},
+		{name: "params_undeclared_key_after_a_comma", inputs: d(map[string]string{"parameter-overrides": "Env=prod,Unknown=1"}), input: "parameter-overrides", fix: "quote that value"},
+		{name: "params_env_var_key", inputs: d(map[string]string{"parameter-overrides": "LD_PRELOAD=/tmp/x.so,Env=prod"}), input: "parameter-overrides", fix: "use only letters and digits"},
+		{name: "params_env_var_key_after_a_comma", inputs: d(map[string]string{"parameter-overrides": "Env=prod,LD_PRELOAD=/tmp/x.so"}), input: "parameter-overrides", fix: "letters and digits only"},
 		{name: "params_empty_key", inputs: d(map[string]string{"parameter-overrides": "=prod"}), input: "parameter-overrides", fix: "write Key=Value"},
-		{name: "params_twice", inputs: d(map[string]string{"parameter-overrides": "Env=prod,Env=dev"}), input: "parameter-overrides", fix: "give each parameter once"},
-		{name: "params_file_missing", inputs: d(map[string]string{"parameter-overrides": "file://params/none.json"}), input: "parameter-overrides", fix: "check out the repository first"},
+		{name: "params_twice_in_json", inputs: d(map[string]string{"parameter-overrides": `[{"ParameterKey":"Env","ParameterValue":"prod"},{"ParameterKey":"Env","ParameterValue":"dev"}]`}), input: "parameter-overrides", fix: "give each parameter once"},
+		{name: "params_file_missing", inputs: d(map[string]string{"parameter-overrides": "file://params/none.json"}), input: "parameter-overrides", fix: "check it out first"},
 		{name: "params_bad_json", inputs: d(map[string]string{"parameter-overrides": `[{"ParameterKey":"Env"`}), input: "parameter-overrides", fix: "invalid JSON"},
-		{name: "stack_tags_no_equals", inputs: d(map[string]string{"tags": "Team"}), input: "tags", fix: "Key=Value"},
+		{name: "stack_tags_no_equals", inputs: d(map[string]string{"tags": "Team"}), input: "tags", fix: "write K=V pairs"},
 		{name: "stack_tags_reserved_prefix", inputs: d(map[string]string{"tags": "aws:team=x"}), input: "tags", fix: "reserved prefix"},
 		{name: "stack_tags_51", inputs: d(map[string]string{"tags": repeatList(51, func(i int) string { return fmt.Sprintf("K%d=v", i) }, ",")}), input: "tags", fix: "at most 50"},
 		{name: "capabilities_unknown", inputs: d(map[string]string{"capabilities": "CAPABILITY_IAM,CAPABILITY_ALL"}), input: "capabilities", fix: "use CAPABILITY_IAM"},
 		{name: "notification_arn_not_sns", inputs: d(map[string]string{"notification-arns": "arn:aws:sqs:ap-northeast-1:123456789012:q"}), input: "notification-arns", fix: "arn:aws:sns:REGION:ACCOUNT:TOPIC"},
 		{name: "notification_arns_6", inputs: d(map[string]string{"notification-arns": repeatList(6, func(i int) string { return fmt.Sprintf("arn:aws:sns:ap-northeast-1:123456789012:t%d", i) }, ",")}), input: "notification-arns", fix: "at most 5"},
-		{name: "timeout_in_minutes_zero", inputs: d(map[string]string{"timeout-in-minutes": "0"}), input: "timeout-in-minutes", fix: "from 1 to 1440"},
-		{name: "timeout_in_minutes_1441", inputs: d(map[string]string{"timeout-in-minutes": "1441"}), input: "timeout-in-minutes", fix: "from 1 to 1440"},
+		{name: "timeout_in_minutes_zero", inputs: d(map[string]string{"timeout-in-minutes": "0"}), input: "timeout-in-minutes", fix: "from 1 to 7200"},
+		{name: "timeout_in_minutes_7201", inputs: d(map[string]string{"timeout-in-minutes": "7201"}), input: "timeout-in-minutes", fix: "from 1 to 7200"},
 		{name: "s3_bucket_upper_case", inputs: d(map[string]string{"s3-bucket": "Artifacts_Bucket"}), input: "s3-bucket", fix: "3-63 lower-case"},
 		{name: "change_set_name_digit", inputs: d(map[string]string{"change-set-name": "1deploy"}), input: "change-set-name", fix: "must start with a letter"},
 		{name: "cfn_role_arn_malformed", inputs: d(map[string]string{"cloudformation-role-arn": "deploy-role-for-cloudformation"}), input: "cloudformation-role-arn", fix: "arn:PARTITION:iam::ACCOUNT:role/NAME"},
@@ -235,26 +248,15 @@ func TestBadInputs_fail_before_any_call(t *testing.T) {
 // bounded by other inputs), so they have no bad-input case of their own.
 var coveredElsewhere = map[string]bool{
 	"s3-prefix": true, // any key prefix is legal
+	"no-proxy":  true, // any host list is legal
 }
 
-// actionInputs reads the input names from action.yml.
+// actionInputs reads the input names from action.yml, as main does.
 func actionInputs(t *testing.T) []string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "action.yml"))
+	names, err := config.ParseActionInputs(readActionYML(t))
 	if err != nil {
 		t.Fatal(err)
-	}
-	var names []string
-	in := false
-	for _, l := range strings.Split(string(b), "\n") {
-		switch {
-		case l == "inputs:":
-			in = true
-		case in && len(l) > 0 && l[0] != ' ' && l[0] != '#':
-			in = false
-		case in && strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "   ") && strings.HasSuffix(l, ":") && !strings.HasPrefix(strings.TrimSpace(l), "#"):
-			names = append(names, strings.TrimSuffix(strings.TrimSpace(l), ":"))
-		}
 	}
 	return names
 }
