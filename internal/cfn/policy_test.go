@@ -497,3 +497,19 @@ func TestNewRetryer_leaves_throttling_to_the_deployer(t *testing.T) {
 		}
 	}
 }
+
+// Without timeout-in-minutes there is no deploy deadline: mutating calls
+// still retry, within their own 5-minute budget.
+func TestMutate_retries_without_a_deploy_timeout(t *testing.T) {
+	t.Parallel()
+	e, api := policyEnv(t, 16)
+	e.cfn.throttle = map[string][]int{"CreateChangeSet": {1, 2, 3}, "ExecuteChangeSet": {1}}
+	o := testOptions(t)
+	o.Timeout = 0
+	if _, err := e.d.Deploy(context.Background(), o); err != nil {
+		t.Fatalf("Deploy: %v\n%s", err, e.log.text())
+	}
+	if len(api.creates) != 4 || len(api.executes) != 2 {
+		t.Errorf("%d CreateChangeSet and %d ExecuteChangeSet calls, want 4 and 2", len(api.creates), len(api.executes))
+	}
+}
