@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,6 +31,7 @@ type API interface {
 	DescribeChangeSet(ctx context.Context, in *cloudformation.DescribeChangeSetInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeChangeSetOutput, error)
 	ExecuteChangeSet(ctx context.Context, in *cloudformation.ExecuteChangeSetInput, optFns ...func(*cloudformation.Options)) (*cloudformation.ExecuteChangeSetOutput, error)
 	DeleteChangeSet(ctx context.Context, in *cloudformation.DeleteChangeSetInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DeleteChangeSetOutput, error)
+	ListChangeSets(ctx context.Context, in *cloudformation.ListChangeSetsInput, optFns ...func(*cloudformation.Options)) (*cloudformation.ListChangeSetsOutput, error)
 	DeleteStack(ctx context.Context, in *cloudformation.DeleteStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error)
 	DescribeStackEvents(ctx context.Context, in *cloudformation.DescribeStackEventsInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStackEventsOutput, error)
 	UpdateTerminationProtection(ctx context.Context, in *cloudformation.UpdateTerminationProtectionInput, optFns ...func(*cloudformation.Options)) (*cloudformation.UpdateTerminationProtectionOutput, error)
@@ -136,8 +138,20 @@ type Options struct {
 	ChangeSetName string
 	// ClientToken, when set, is CreateChangeSet's idempotency token.
 	ClientToken string
-	// Region builds the S3 URL of an uploaded template.
+	// Region builds the S3 URL of an uploaded template and the console
+	// links of the report.
 	Region string
+	// Preview, when set, makes the change set a pull request's preview:
+	// it is never executed, and the pull request's earlier previews of the
+	// stack are deleted first, so that they do not pile up (CloudFormation
+	// limits the change sets of a stack). ChangeSetName must be
+	// PreviewChangeSetName's.
+	Preview *Preview
+}
+
+// Preview identifies the pull request a preview change set belongs to.
+type Preview struct {
+	PullRequest int
 }
 
 // Change is one resource change of a change set.
@@ -159,7 +173,9 @@ type Output struct {
 // deploy got, also with an error, so the caller can write outputs and the
 // step summary either way.
 type Result struct {
-	StackName         string
+	StackName string
+	// Region is the stack's region (Options.Region).
+	Region            string
 	StackID           string
 	StackStatus       string
 	StackStatusReason string
@@ -167,10 +183,17 @@ type Result struct {
 	ChangeSetName     string
 	// ChangeSetType is CREATE or UPDATE.
 	ChangeSetType string
-	HasChanges    bool
-	ChangesCount  int
-	Changes       []Change
-	Outputs       []Output
+	// ChangeSetStatus is the change set's last known status (e.g.
+	// CREATE_COMPLETE, FAILED) and ChangeSetStatusReason CloudFormation's
+	// reason for it: untrusted text.
+	ChangeSetStatus       string
+	ChangeSetStatusReason string
+	// Preview is true for a pull request's preview change set.
+	Preview      bool
+	HasChanges   bool
+	ChangesCount int
+	Changes      []Change
+	Outputs      []Output
 	// Failures is the root cause of a failed operation, oldest first.
 	Failures []Failure
 	// TemplateURL is set when the template was uploaded to S3.
@@ -203,6 +226,10 @@ func (o Options) validate() error {
 		return errors.New("cfn: Options need a loaded Template")
 	case o.Template.NeedsUpload() && o.S3Bucket == "":
 		return errors.New("cfn: a template over MaxTemplateBodySize needs S3Bucket")
+	case o.Preview != nil && o.Execute:
+		return errors.New("cfn: a preview change set is never executed")
+	case o.Preview != nil && !strings.HasPrefix(o.ChangeSetName, previewPRPrefix(o.Preview.PullRequest)):
+		return errors.New("cfn: a preview needs PreviewChangeSetName's name")
 	}
 	return nil
 }
@@ -215,7 +242,7 @@ func (o Options) validate() error {
 // unexecuted change set and returns an error wrapping ctx.Err().
 func (d *Deployer) Deploy(ctx context.Context, o Options) (*Result, error) {
 	start := d.now()
-	res := &Result{StackName: o.StackName, ChangeSetName: o.ChangeSetName}
+	res := &Result{StackName: o.StackName, Region: o.Region, ChangeSetName: o.ChangeSetName, Preview: o.Preview != nil}
 	if err := o.validate(); err != nil {
 		return res, err
 	}
