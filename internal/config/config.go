@@ -25,6 +25,9 @@ type Plan struct {
 	Auth awsauth.Request
 	// Deploy is nil when the step only configures credentials.
 	Deploy *cfn.Options
+	// Review is set with pr-comment: the pull request whose sticky comment
+	// reports the change set.
+	Review *Review
 	// Export says what later steps get.
 	Export Export
 	// ActionTimeout is action-timeout-s; zero means no limit beyond the
@@ -123,6 +126,7 @@ func (l *loader) load(ctx context.Context) {
 		defer cancel()
 		l.loadDeploy(dctx)
 	}
+	l.loadReview()
 }
 
 // loadTimeout turns action-timeout-s into the run's one deadline.
