@@ -13,6 +13,7 @@ require (
 	github.com/aws/smithy-go v1.28.9
 	github.com/google/go-cmp v0.7.0
 	github.com/sethvargo/go-githubactions v1.3.1
+	go.yaml.in/yaml/v3 v3.0.6
 )
 
 require (

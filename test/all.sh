@@ -28,6 +28,7 @@ fuzz ./internal/gha FuzzWriteEnv
 fuzz ./internal/gha FuzzNeutralize
 fuzz ./test/hardening FuzzConfigLoad
 for t in $(go test -list '^Fuzz' ./internal/cfn | grep '^Fuzz' || true); do fuzz ./internal/cfn "$t"; done
+fuzz ./test/cfnyaml FuzzToJSON
 
 step "templates and workflows (cfn-lint, actionlint)"
 bash test/lint.sh

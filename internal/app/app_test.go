@@ -60,7 +60,7 @@ func read(t *testing.T, p string) []runnerfile.KV {
 
 func TestRun_stored_keys_in_process(t *testing.T) {
 	t.Parallel()
-	srv := fakeaws.New(fakeaws.Options{})
+	srv := fakeaws.New()
 	defer srv.Close()
 	srv.AddUser("ci", "AKIAAPPTESTUSER00001", "appTestSecret/0123456789abcdefghijklmno")
 	srv.AddRole(fakeaws.Role{Name: "deploy", AllowTagSession: true})
@@ -95,7 +95,7 @@ func TestRun_stored_keys_in_process(t *testing.T) {
 
 func TestRun_bad_inputs_report_everything_and_write_nothing(t *testing.T) {
 	t.Parallel()
-	srv := fakeaws.New(fakeaws.Options{})
+	srv := fakeaws.New()
 	defer srv.Close()
 	env := map[string]string{"INPUT_AWS-REGION": "nowhere", "INPUT_STACK-NAME": "app", "INPUT_TEMPLATE": "missing.yaml",
 		"INPUT_PARAMETER-OVERRIDES": `A="unbalanced`, "ACTIONS_ID_TOKEN_REQUEST_URL": "http://x", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t",
@@ -112,7 +112,7 @@ func TestRun_bad_inputs_report_everything_and_write_nothing(t *testing.T) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
 	}
-	if n := len(srv.Requests()); n != 0 {
+	if n := len(srv.Calls()); n != 0 {
 		t.Errorf("%d requests made", n)
 	}
 	if kv := read(t, env["GITHUB_ENV"]); len(kv) != 0 {

@@ -2,6 +2,7 @@ package cfn
 
 import (
 	"io/fs"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -134,23 +135,31 @@ func TestParseTags(t *testing.T) {
 func TestLoadTemplate(t *testing.T) {
 	t.Parallel()
 	fsys := files(map[string]string{
-		"/ws/t.json":         `{"Parameters":{"B":{"Type":"String"},"A":{"Type":"String"}},"Resources":{}}`,
-		"/ws/t.yaml":         "# comment\n---\nAWSTemplateFormatVersion: '2010-09-09'\nParameters: # the inputs\n  Env:\n    Type: String\n    Description: |\n      Foo: not a key\n\n  'Quoted':   # c\n    Type: String\n  \"Dq\": {Type: String}\nResources:\n  Bucket:\n    Type: AWS::S3::Bucket\n",
-		"/ws/crlf.yaml":      "Parameters:\r\n    Env:\r\n        Type: String\r\nResources: {}\r\n",
-		"/ws/flow.yaml":      "Parameters: {A: {Type: String, Default: 'x,y'}, \"B\": {Type: Number}}\nResources: {}\n",
-		"/ws/multiflow.yaml": "Parameters: {A: {Type: String},\n  B: {Type: Number}}\nResources: {}\n",
-		"/ws/emptyflow.yaml": "Parameters: {}\nResources: {}\n",
-		"/ws/none.yaml":      "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n",
-		"/ws/alias.yaml":     "Parameters: *common\nResources: {}\n",
-		"/ws/merge.yaml":     "Parameters:\n  <<: *common\n  Env:\n    Type: String\nResources: {}\n",
-		"/ws/empty.yaml":     " \n\n",
-		"/ws/bin.yaml":       "Resources:\x00\x01",
-		"/ws/latin1.yaml":    "Resources: caf\xe9\n",
-		"/ws/prose.txt":      "this is not a template\n",
-		"/ws/bad.json":       "{\"Resources\": {\n\"A\": }\n}",
-		"/ws/big.yaml":       "Resources: {}\n#" + strings.Repeat("x", MaxTemplateSize),
-		"/ws/large.yaml":     "Resources: {}\n#" + strings.Repeat("x", MaxTemplateBodySize),
-		"/abs/t.yaml":        "Resources: {}\n",
+		"/ws/t.json":          `{"Parameters":{"B":{"Type":"String"},"A":{"Type":"String"}},"Resources":{}}`,
+		"/ws/t.yaml":          "# comment\n---\nAWSTemplateFormatVersion: '2010-09-09'\nParameters: # the inputs\n  Env:\n    Type: String\n    Description: |\n      Foo: not a key\n\n  'Quoted':   # c\n    Type: String\n  \"Dq\": {Type: String}\nResources:\n  Bucket:\n    Type: AWS::S3::Bucket\n",
+		"/ws/crlf.yaml":       "Parameters:\r\n    Env:\r\n        Type: String\r\nResources: {}\r\n",
+		"/ws/flow.yaml":       "Parameters: {A: {Type: String, Default: 'x,y'}, \"B\": {Type: Number}}\nResources: {}\n",
+		"/ws/multiflow.yaml":  "Parameters: {A: {Type: String},\n  B: {Type: Number}}\nResources: {}\n",
+		"/ws/emptyflow.yaml":  "Parameters: {}\nResources: {}\n",
+		"/ws/none.yaml":       "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n",
+		"/ws/alias.yaml":      "Metadata:\n  Shared: &common {A: {Type: String}, B: {Type: String}}\nParameters: *common\nResources: {}\n",
+		"/ws/merge.yaml":      "Metadata:\n  Shared: &common {A: {Type: String}, Env: {Type: Number}}\nParameters:\n  <<: *common\n  Env:\n    Type: String\nResources: {}\n",
+		"/ws/dup.yaml":        "Parameters:\n  Env:\n    Type: String\n  Other: {Type: String}\n  Env:\n    Type: Number\nResources: {}\n",
+		"/ws/dupsection.yaml": "Parameters: {A: {Type: String}}\nResources: {}\nParameters: {B: {Type: String}}\n",
+		"/ws/dup.json":        "{\"Parameters\": {\"Env\": {},\n \"Env\": {}}, \"Resources\": {}}",
+		"/ws/dupsection.json": "{\"Parameters\": {},\n\"Parameters\": {}, \"Resources\": {}}",
+		"/ws/listparams.yaml": "Parameters:\n  - Env\nResources: {}\n",
+		"/ws/broken.yaml":     "Parameters:\n  Env:\n    Type: String\n  Bad: [\nResources: {}\n",
+		"/ws/tab.yaml":        "Resources:\n\tQ: {}\n",
+		"/ws/selfalias.yaml":  "Parameters: &p\n  A: *p\nResources: {}\n",
+		"/ws/empty.yaml":      " \n\n",
+		"/ws/bin.yaml":        "Resources:\x00\x01",
+		"/ws/latin1.yaml":     "Resources: caf\xe9\n",
+		"/ws/prose.txt":       "this is not a template\n",
+		"/ws/bad.json":        "{\"Resources\": {\n\"A\": }\n}",
+		"/ws/big.yaml":        "Resources: {}\n#" + strings.Repeat("x", MaxTemplateSize),
+		"/ws/large.yaml":      "Resources: {}\n#" + strings.Repeat("x", MaxTemplateBodySize),
+		"/abs/t.yaml":         "Resources: {}\n",
 	})
 	for _, tc := range []struct {
 		name       string
@@ -168,15 +177,22 @@ func TestLoadTemplate(t *testing.T) {
 		{name: "yaml_flow_multiline", in: "multiflow.yaml", wantParams: []string{"A", "B"}, wantKnown: true},
 		{name: "yaml_empty_flow", in: "emptyflow.yaml", wantKnown: true},
 		{name: "yaml_no_parameters", in: "file://none.yaml", wantKnown: true},
-		{name: "yaml_alias_unknown", in: "alias.yaml", wantKnown: false},
-		{name: "yaml_merge_key_unknown", in: "merge.yaml", wantKnown: false},
+		{name: "yaml_alias_resolved", in: "alias.yaml", wantParams: []string{"A", "B"}, wantKnown: true},
+		{name: "yaml_merge_key_resolved", in: "merge.yaml", wantParams: []string{"A", "Env"}, wantKnown: true},
+		{name: "yaml_duplicate_parameter", in: "dup.yaml", wantErr: "template /ws/dup.yaml declares parameter Env twice (lines 2 and 5): remove one"},
+		{name: "yaml_duplicate_section", in: "dupsection.yaml", wantErr: "has two Parameters sections (lines 1 and 3): merge them into one"},
+		{name: "json_duplicate_parameter", in: "dup.json", wantErr: "declares parameter Env twice (lines 1 and 2)"},
+		{name: "json_duplicate_section", in: "dupsection.json", wantErr: "has two Parameters sections (lines 1 and 2)"},
+		{name: "yaml_parameters_not_mapping", in: "listparams.yaml", wantErr: "has a Parameters section that is not a mapping (line 2)"},
+		{name: "yaml_syntax_error_line", in: "broken.yaml", wantErr: "template /ws/broken.yaml is not valid YAML: line 3: did not find expected ',' or ']'"},
+		{name: "yaml_tab_indent", in: "tab.yaml", wantErr: "is not valid YAML: line 2: found character that cannot start any token"},
+		{name: "yaml_alias_inside_own_anchor", in: "selfalias.yaml", wantErr: "has an alias *p inside its own anchor (line 1)"},
 		{name: "absolute_path", in: "/abs/t.yaml", wantKnown: true},
 		{name: "large_needs_upload", in: "large.yaml", wantKnown: true, wantUpload: true},
 		{name: "https_url", in: "https://b.s3.eu-west-1.amazonaws.com/app.yaml", wantURL: "https://b.s3.eu-west-1.amazonaws.com/app.yaml"},
 		{name: "empty_input", in: " ", wantErr: "no template given"},
-		{name: "missing", in: "nope.yaml", wantErr: "template nope.yaml not found: the path is relative to the repository root"},
-		{name: "escapes_workspace", in: "../etc/passwd", wantErr: "leaves the workspace"},
-		{name: "empty_file", in: "empty.yaml", wantErr: "template empty.yaml is empty"},
+		{name: "missing", in: "nope.yaml", wantErr: "template /ws/nope.yaml not found: the path is relative to the repository root"},
+		{name: "empty_file", in: "empty.yaml", wantErr: "template /ws/empty.yaml is empty"},
 		{name: "binary", in: "bin.yaml", wantErr: "is not a text file"},
 		{name: "not_utf8", in: "latin1.yaml", wantErr: "is not a text file"},
 		{name: "not_a_template", in: "prose.txt", wantErr: "is neither JSON nor YAML"},
@@ -189,7 +205,12 @@ func TestLoadTemplate(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := LoadTemplate("/ws", tc.in, fsys)
+			// The caller resolves paths (the workspace rule is config's).
+			in := strings.TrimPrefix(tc.in, "file://")
+			if !strings.Contains(in, "://") && strings.TrimSpace(in) != "" && !path.IsAbs(in) {
+				in = path.Join("/ws", in)
+			}
+			got, err := LoadTemplate(in, fsys)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error = %v, want %q", err, tc.wantErr)

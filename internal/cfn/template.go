@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Template size limits of CloudFormation.
@@ -40,9 +41,8 @@ type Template struct {
 	// Parameters lists the declared parameter names, sorted, when
 	// ParametersKnown.
 	Parameters []string
-	// ParametersKnown is false for URL templates and for YAML the extractor
-	// cannot read (aliases, merge keys); unknown-override checks are then
-	// left to CloudFormation.
+	// ParametersKnown is false for URL templates, whose body is not read;
+	// unknown-override checks are then left to CloudFormation.
 	ParametersKnown bool
 }
 
@@ -83,13 +83,13 @@ func (t Template) CheckOverrides(ps []Parameter) error {
 }
 
 // LoadTemplate reads the template input: an https:// URL is checked and kept
-// as a URL; anything else is a local file, relative to workspace unless
-// absolute, read with readFile. Relative paths may not leave the workspace.
-// The body must be text (UTF-8, no NUL), non-empty, at most 1 MB, and a JSON
+// as a URL; anything else is a local file path that the caller has already
+// resolved (the workspace rule is the caller's), read with readFile. The
+// body must be text (UTF-8, no NUL), non-empty, at most 1 MB, and a JSON
 // object or a YAML mapping; the declared parameter names are extracted.
 // Bodies over MaxTemplateBodySize load fine: the caller checks NeedsUpload
 // against the S3 bucket input.
-func LoadTemplate(workspace, value string, readFile func(string) ([]byte, error)) (Template, error) {
+func LoadTemplate(value string, readFile func(string) ([]byte, error)) (Template, error) {
 	v := strings.TrimSpace(value)
 	switch {
 	case v == "":
@@ -101,18 +101,7 @@ func LoadTemplate(workspace, value string, readFile func(string) ([]byte, error)
 	case hasPrefixFold(v, "s3://"):
 		return Template{}, errors.New("s3:// URLs are not accepted: use https://BUCKET.s3.REGION.amazonaws.com/KEY")
 	}
-	path := filepath.FromSlash(strings.TrimPrefix(v, "file://"))
-	if !filepath.IsAbs(path) {
-		if !filepath.IsLocal(path) {
-			return Template{}, fmt.Errorf("template path %s leaves the workspace: give a path inside the repository", v)
-		}
-		path = filepath.Join(workspace, path)
-	}
-	path = filepath.Clean(path)
-	if readFile == nil {
-		return Template{}, fmt.Errorf("reading template %s: no file reader configured", v)
-	}
-	data, err := readFile(path)
+	data, err := readFile(v)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return Template{}, fmt.Errorf("template %s not found: the path is relative to the repository root; check it out first (actions/checkout)", v)
@@ -123,7 +112,7 @@ func LoadTemplate(workspace, value string, readFile func(string) ([]byte, error)
 	if err != nil {
 		return Template{}, fmt.Errorf("template %s %w", v, err)
 	}
-	t.Path = path
+	t.Path = v
 	return t, nil
 }
 
@@ -158,33 +147,93 @@ func parseTemplateBody(data []byte) (Template, error) {
 	case bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data):
 		return Template{}, errors.New("is not a text file (binary or not UTF-8): give a JSON or YAML template")
 	}
-	t := Template{Body: string(data), Size: len(data)}
-	trimmed := bytes.TrimSpace(data)
-	if trimmed[0] == '{' {
-		var doc map[string]json.RawMessage
-		if err := json.Unmarshal(trimmed, &doc); err != nil {
-			return Template{}, fmt.Errorf("is not valid JSON: %w", templateJSONError(trimmed, err))
-		}
-		var params map[string]json.RawMessage
-		if raw, ok := doc["Parameters"]; ok {
-			if err := json.Unmarshal(raw, &params); err != nil {
-				return Template{}, errors.New("has a Parameters section that is not a JSON object")
-			}
-		}
-		for k := range params {
-			t.Parameters = append(t.Parameters, k)
-		}
-		slices.Sort(t.Parameters)
-		t.ParametersKnown = true
-		return t, nil
+	parse := yamlParameterNames
+	if bytes.TrimSpace(data)[0] == '{' {
+		parse = jsonParameterNames
 	}
-	names, known, err := yamlParameterNames(t.Body)
+	names, err := parse(data)
 	if err != nil {
 		return Template{}, err
 	}
 	slices.Sort(names)
-	t.Parameters, t.ParametersKnown = slices.Compact(names), known
-	return t, nil
+	return Template{Body: string(data), Size: len(data), Parameters: names, ParametersKnown: true}, nil
+}
+
+// duplicateKey is the error for a key given twice: which one CloudFormation
+// keeps is not defined, so one set of settings would be silently lost.
+func duplicateKey(section, key string, first, again int) error {
+	if section == "" {
+		return fmt.Errorf("has two %s sections (lines %d and %d): merge them into one", key, first, again)
+	}
+	return fmt.Errorf("declares %s %s twice (lines %d and %d): remove one", section, key, first, again)
+}
+
+// jsonParameterNames returns the keys of the top-level Parameters object,
+// refusing duplicate keys there and at the top level.
+func jsonParameterNames(data []byte) ([]string, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("is not valid JSON: %w", templateJSONError(data, err))
+	}
+	var names []string
+	dec := json.NewDecoder(bytes.NewReader(data))
+	sections := map[string]int{}
+	err := jsonKeys(dec, func(key string, end int64) error {
+		line := lineAt(data, end)
+		if first, dup := sections[key]; dup {
+			return duplicateKey("", key, first, line)
+		}
+		sections[key] = line
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil || key != "Parameters" || string(raw) == "null" {
+			return err
+		}
+		start := dec.InputOffset() - int64(len(raw))
+		params := map[string]int{}
+		pdec := json.NewDecoder(bytes.NewReader(raw))
+		err := jsonKeys(pdec, func(name string, end int64) error {
+			line := lineAt(data, start+end)
+			if first, dup := params[name]; dup {
+				return duplicateKey("parameter", name, first, line)
+			}
+			params[name] = line
+			names = append(names, name)
+			var skip json.RawMessage
+			return pdec.Decode(&skip)
+		})
+		if errors.Is(err, errNotObject) {
+			return errors.New("has a Parameters section that is not a JSON object")
+		}
+		return err
+	})
+	return names, err
+}
+
+var errNotObject = errors.New("not a JSON object")
+
+// jsonKeys reads the object at dec's position; value gets each key and the
+// offset just after it, and must consume the key's value.
+func jsonKeys(dec *json.Decoder, value func(key string, end int64) error) error {
+	tok, err := dec.Token()
+	if d, ok := tok.(json.Delim); err != nil || !ok || d != '{' {
+		return errNotObject
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string)
+		if err := value(key, dec.InputOffset()); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token()
+	return err
+}
+
+func lineAt(data []byte, offset int64) int {
+	return 1 + bytes.Count(data[:min(max(offset, 0), int64(len(data)))], []byte("\n"))
 }
 
 // templateJSONError adds the line number to a JSON syntax error; templates
@@ -192,231 +241,159 @@ func parseTemplateBody(data []byte) (Template, error) {
 func templateJSONError(data []byte, err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		line := 1 + bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n"))
-		return fmt.Errorf("line %d: %s", line, se.Error())
+		return fmt.Errorf("line %d: %s", lineAt(data, se.Offset), se.Error())
 	}
 	return err
 }
 
-// yamlParameterNames finds the keys of the top-level Parameters mapping of a
-// YAML template without a YAML library. It handles comments, quoted keys,
-// CRLF, document markers and flow style (Parameters: {A: {...}}). known is
-// false when the section uses YAML features it does not follow (aliases,
-// merge keys, tags). It fails when the text is not a YAML mapping at all.
-func yamlParameterNames(body string) (names []string, known bool, err error) {
-	lines := strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n")
-	sawKey := false
-	for i := 0; i < len(lines); i++ {
-		line := stripYAMLComment(lines[i])
-		if strings.TrimSpace(line) == "" || line[0] == ' ' || line[0] == '\t' {
-			continue
-		}
-		if strings.HasPrefix(line, "---") || strings.HasPrefix(line, "...") || line[0] == '%' {
-			continue
-		}
-		key, rest, ok := yamlKey(line)
-		if !ok {
-			if !sawKey {
-				return nil, false, errors.New("is neither JSON nor YAML: expected a mapping with keys such as Resources:")
-			}
-			continue
-		}
-		sawKey = true
-		if key != "Parameters" {
-			continue
-		}
-		rest = strings.TrimSpace(rest)
-		switch {
-		case rest == "":
-			names, known := yamlBlockKeys(lines[i+1:])
-			return names, known, nil
-		case rest[0] == '{':
-			// A flow mapping may span lines: collect until the braces close.
-			flow := rest
-			for j := i + 1; j < len(lines) && !flowClosed(flow); j++ {
-				flow += " " + stripYAMLComment(lines[j])
-			}
-			names, known := yamlFlowKeys(flow)
-			return names, known, nil
-		default:
-			return nil, false, nil // alias, tag or other form we do not follow
-		}
-	}
-	if !sawKey {
-		return nil, false, errors.New("is neither JSON nor YAML: expected a mapping with keys such as Resources:")
-	}
-	return nil, true, nil
-}
+// maxYAMLNodes bounds the nodes a YAML template may expand to through
+// aliases. A 1 MB template without aliases has well under a million nodes;
+// an alias bomb (billion laughs) has billions.
+const maxYAMLNodes = 1_000_000
 
-// yamlBlockKeys reads the keys of an indented block mapping: the first
-// indented key fixes the indentation; the block ends at a line with none.
-func yamlBlockKeys(lines []string) ([]string, bool) {
+// yamlParameterNames returns the keys of the top-level Parameters mapping,
+// with aliases and merge keys resolved. It refuses invalid YAML, a document
+// that is not a mapping, alias bombs, and duplicate keys at the top level
+// and in Parameters.
+func yamlParameterNames(data []byte) ([]string, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("is not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(doc.Content) == 0 || deref(doc.Content[0]).Kind != yaml.MappingNode {
+		return nil, errors.New("is neither JSON nor YAML: expected a mapping with keys such as Resources:")
+	}
+	if _, err := (&expansion{size: map[*yaml.Node]int{}}).count(&doc); err != nil {
+		return nil, err
+	}
+	top, err := yamlEntries(deref(doc.Content[0]), "")
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(top, func(e yamlEntry) bool { return e.key == "Parameters" })
+	if i < 0 {
+		return nil, nil
+	}
+	section := deref(top[i].value)
+	switch {
+	case section.ShortTag() == "!!null":
+		return nil, nil
+	case section.Kind != yaml.MappingNode:
+		return nil, fmt.Errorf("has a Parameters section that is not a mapping (line %d)", section.Line)
+	}
+	params, err := yamlEntries(section, "parameter")
+	if err != nil {
+		return nil, err
+	}
 	var names []string
-	indent := -1
-	for _, raw := range lines {
-		line := stripYAMLComment(raw)
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		n := len(line) - len(strings.TrimLeft(line, " "))
-		if n == 0 {
-			break
-		}
-		if indent < 0 {
-			indent = n
-		}
-		if n != indent {
-			continue
-		}
-		key, _, ok := yamlKey(line[n:])
-		if !ok || key == "<<" || strings.HasPrefix(key, "?") {
-			return nil, false
-		}
-		names = append(names, key)
+	for _, p := range params {
+		names = append(names, p.key)
 	}
-	return names, true
+	return names, nil
 }
 
-// yamlKey splits "key: rest" where key is plain, 'single' or "double" quoted.
-func yamlKey(line string) (key, rest string, ok bool) {
-	if line == "" {
-		return "", "", false
-	}
-	if q := line[0]; q == '"' || q == '\'' {
-		end := closingQuote(line, q)
-		if end < 0 {
-			return "", "", false
-		}
-		after := strings.TrimLeft(line[end+1:], " \t")
-		if !strings.HasPrefix(after, ":") {
-			return "", "", false
-		}
-		return unquoteYAML(line[1:end], q), after[1:], true
-	}
-	switch line[0] {
-	case '-', '[', '{', '#', '&', '*', '!', '|', '>':
-		return "", "", false
-	}
-	for i := 0; i < len(line); i++ {
-		if line[i] == ':' && (i+1 == len(line) || line[i+1] == ' ' || line[i+1] == '\t') {
-			return strings.TrimSpace(line[:i]), line[i+1:], true
-		}
-	}
-	return "", "", false
+type yamlEntry struct {
+	key   string
+	line  int
+	value *yaml.Node
 }
 
-// yamlFlowKeys returns the keys of a one-level flow mapping "{A: ..., B: ...}".
-func yamlFlowKeys(flow string) ([]string, bool) {
-	var names []string
-	depth := 0
-	var cur strings.Builder
-	inKey := true
-	for i := 0; i < len(flow); i++ {
-		c := flow[i]
-		if c == '"' || c == '\'' {
-			end := closingQuote(flow[i:], c)
-			if end < 0 {
-				return nil, false
+// yamlEntries lists a mapping's entries with merge keys (<<) resolved as
+// YAML defines them: keys written in the mapping win over merged ones, and
+// earlier merged mappings win over later ones. A key written twice is an
+// error; section names it ("" for the top level).
+func yamlEntries(m *yaml.Node, section string) ([]yamlEntry, error) {
+	var out, merged []yamlEntry
+	lines := map[string]int{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := deref(m.Content[i]), m.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			return nil, fmt.Errorf("has a key that is not a plain name (line %d)", k.Line)
+		}
+		if k.ShortTag() == "!!merge" {
+			more, err := yamlMerge(deref(v))
+			if err != nil {
+				return nil, err
 			}
-			if depth == 1 && inKey {
-				cur.WriteString(unquoteYAML(flow[i+1:i+end], c))
-			}
-			i += end
+			merged = append(merged, more...)
 			continue
 		}
-		switch c {
-		case '{', '[':
-			depth++
-			continue
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				if k := strings.TrimSpace(cur.String()); k != "" && inKey {
-					return nil, false // a key without a value
-				}
-				return names, true
-			}
-			continue
+		if first, dup := lines[k.Value]; dup {
+			return nil, duplicateKey(section, k.Value, first, k.Line)
 		}
-		if depth != 1 {
-			continue
-		}
-		switch {
-		case c == ':' && inKey:
-			k := strings.TrimSpace(cur.String())
-			if k == "" || k == "<<" {
-				return nil, false
-			}
-			names = append(names, k)
-			cur.Reset()
-			inKey = false
-		case c == ',':
-			inKey = true
-			cur.Reset()
-		case inKey:
-			cur.WriteByte(c)
+		lines[k.Value] = k.Line
+		out = append(out, yamlEntry{key: k.Value, line: k.Line, value: v})
+	}
+	for _, e := range merged {
+		if _, written := lines[e.key]; !written {
+			lines[e.key] = e.line
+			out = append(out, e)
 		}
 	}
-	return nil, false
+	return out, nil
 }
 
-func flowClosed(s string) bool {
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '"', '\'':
-			end := closingQuote(s[i:], s[i])
-			if end < 0 {
-				return false
-			}
-			i += end
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				return true
-			}
-		}
+// yamlMerge returns the entries a merge key brings in: one mapping or a
+// sequence of them.
+func yamlMerge(v *yaml.Node) ([]yamlEntry, error) {
+	sources := []*yaml.Node{v}
+	if v.Kind == yaml.SequenceNode {
+		sources = v.Content
 	}
-	return false
+	var out []yamlEntry
+	for _, s := range sources {
+		s = deref(s)
+		if s.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("has a merge key (<<) whose value is not a mapping (line %d)", s.Line)
+		}
+		more, err := yamlEntries(s, "merged key")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
+	}
+	return out, nil
 }
 
-// closingQuote returns the index of the quote closing s[0], or -1. In single
-// quotes a doubled quote is literal; in double quotes backslash escapes.
-func closingQuote(s string, q byte) int {
-	for i := 1; i < len(s); i++ {
-		switch {
-		case q == '"' && s[i] == '\\':
-			i++
-		case s[i] == q && q == '\'' && i+1 < len(s) && s[i+1] == '\'':
-			i++
-		case s[i] == q:
-			return i
-		}
+// deref follows an alias to its anchored node. yaml.v3 keeps aliases as
+// pointers, so reading a node never expands anything.
+func deref(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
 	}
-	return -1
+	return n
 }
 
-func unquoteYAML(s string, q byte) string {
-	if q == '\'' {
-		return strings.ReplaceAll(s, "''", "'")
-	}
-	return strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(s)
+// expansion counts the nodes a document would have with every alias
+// expanded, in time linear in its size: only anchored nodes can be reached
+// twice, and their sizes are remembered.
+type expansion struct {
+	size map[*yaml.Node]int // anchored nodes: expanded size, or -1 while counting
 }
 
-// stripYAMLComment drops a " #" comment that is not inside quotes.
-func stripYAMLComment(line string) string {
-	line = strings.TrimRight(line, " \t\r")
-	for i := 0; i < len(line); i++ {
-		switch c := line[i]; {
-		case c == '"' || c == '\'':
-			if end := closingQuote(line[i:], c); end >= 0 {
-				i += end
-			}
-		case c == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
-			return strings.TrimRight(line[:i], " \t")
+func (e *expansion) count(n *yaml.Node) (int, error) {
+	n = deref(n)
+	if n.Anchor != "" {
+		switch s, ok := e.size[n]; {
+		case ok && s < 0:
+			return 0, fmt.Errorf("has an alias *%s inside its own anchor (line %d): YAML cannot expand it", n.Anchor, n.Line)
+		case ok:
+			return s, nil
+		}
+		e.size[n] = -1
+	}
+	total := 1
+	for _, c := range n.Content {
+		s, err := e.count(c)
+		if err != nil {
+			return 0, err
+		}
+		if total += s; total > maxYAMLNodes {
+			return 0, fmt.Errorf("expands to more than %d nodes through YAML aliases (an alias bomb?): write the values out", maxYAMLNodes)
 		}
 	}
-	return line
+	if n.Anchor != "" {
+		e.size[n] = total
+	}
+	return total, nil
 }

@@ -130,7 +130,7 @@ func (l *loader) loadTemplate(ctx context.Context, o *cfn.Options) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		t, err := cfn.LoadTemplate("", path, l.o.ReadFile)
+		t, err := cfn.LoadTemplate(path, l.o.ReadFile)
 		done <- result{t, err}
 	}()
 	select {

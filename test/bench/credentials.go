@@ -32,7 +32,7 @@ func roleARN(name string) string { return "arn:aws:iam::" + account + ":role/" +
 
 // newFakeSTS starts a fake with the seed design's user and deploy role.
 func newFakeSTS() *fakeaws.Server {
-	srv := fakeaws.New(fakeaws.Options{AccountID: account, Region: region})
+	srv := fakeaws.New(func(o *fakeaws.Options) { o.AccountID, o.Region = account, region })
 	srv.AddUser(userName, userKeyID, userSecret)
 	srv.AddRole(fakeaws.Role{Name: deployRole, TrustedUsers: []string{userName}, AllowTagSession: true,
 		MaxSessionDuration: 12 * time.Hour, Audience: "sts.amazonaws.com", SubPatterns: []string{repoSub}})

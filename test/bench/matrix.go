@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 // Item 4: a matrix of jobs assuming the role at once against a throttling
@@ -69,12 +70,12 @@ func (b *bench) matrixCase(ctx context.Context, tag, name string, setup func(*fa
 			sessionJob[m["AWS_ACCESS_KEY_ID"]] = fmt.Sprintf("bench-job-%03d", i)
 		}
 	}
-	byJob := map[string][]fakeaws.Request{}
-	for _, r := range srv.Requests() {
+	byJob := map[string][]fakecore.Call{}
+	for _, r := range srv.Calls() {
 		if r.Service != "sts" {
 			continue
 		}
-		jobName := r.Form.Get("RoleSessionName")
+		jobName := r.Param("RoleSessionName")
 		if r.Action == "GetCallerIdentity" {
 			jobName = sessionJob[r.AccessKeyID]
 		}
@@ -86,7 +87,7 @@ func (b *bench) matrixCase(ctx context.Context, tag, name string, setup func(*fa
 	var first, all []time.Duration
 	retried := 0
 	for _, rs := range byJob {
-		slices.SortFunc(rs, func(x, y fakeaws.Request) int { return x.Time.Compare(y.Time) })
+		slices.SortFunc(rs, func(x, y fakecore.Call) int { return x.Time.Compare(y.Time) })
 		for k := 0; k+1 < len(rs); k++ {
 			if rs[k].Status == 200 {
 				continue
@@ -99,7 +100,7 @@ func (b *bench) matrixCase(ctx context.Context, tag, name string, setup func(*fa
 			}
 		}
 	}
-	calls := len(srv.Requests())
+	calls := len(srv.Calls())
 	if len(all) == 0 {
 		b.add(row{Item: "4", Measure: fmt.Sprintf("%d jobs, %s: retries jittered (no thundering herd)", len(jobs), name),
 			Action: fmt.Sprintf("no call needed a retry (%d calls)", calls), Met: "–"})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 func wantEnvKeys(t *testing.T, env map[string]string) {
@@ -84,8 +85,8 @@ func TestStoredKeys_assume_role_exports_verified_credentials(t *testing.T) {
 	}
 	// AssumeRole carried session tags and the 1 h default; its answer
 	// confirmed the account and role, so there is no second STS call.
-	var assume *fakeaws.Request
-	for _, q := range srv.Requests() {
+	var assume *fakecore.Call
+	for _, q := range srv.Calls() {
 		if q.Action == "AssumeRole" {
 			q := q
 			assume = &q
@@ -94,10 +95,10 @@ func TestStoredKeys_assume_role_exports_verified_credentials(t *testing.T) {
 	if assume == nil {
 		t.Fatal("no AssumeRole call")
 	}
-	if assume.Form.Get("DurationSeconds") != "3600" || assume.Form.Get("Tags.member.1.Key") != "GitHub" {
-		t.Errorf("AssumeRole form = %v", assume.Form)
+	if assume.Param("DurationSeconds") != "3600" || assume.Param("Tags.member.1.Key") != "GitHub" {
+		t.Errorf("AssumeRole form = %v", assume.Params)
 	}
-	if n := len(srv.Requests()); n != 1 || srv.Count("sts", "GetCallerIdentity") != 0 {
+	if n := len(srv.Calls()); n != 1 || srv.Count("sts", "GetCallerIdentity") != 0 {
 		t.Errorf("%d STS calls (%d GetCallerIdentity), want AssumeRole alone", n, srv.Count("sts", "GetCallerIdentity"))
 	}
 }
@@ -111,8 +112,8 @@ func TestOIDC_assume_role_with_web_identity(t *testing.T) {
 	if got := srv.Count("sts", "AssumeRoleWithWebIdentity"); got != 1 {
 		t.Errorf("AssumeRoleWithWebIdentity calls = %d", got)
 	}
-	for _, q := range srv.Requests() {
-		for k := range q.Form {
+	for _, q := range srv.Calls() {
+		for k := range q.Params {
 			if strings.HasPrefix(k, "Tags.") {
 				t.Errorf("web identity request carries tags: %s", k)
 			}
@@ -129,7 +130,7 @@ func TestOIDC_missing_permission_fails_before_any_call(t *testing.T) {
 	srv := newFake(t, fakeaws.Options{})
 	r := newJob(t, srv).Run(oidcInput(nil))
 	r.MustFail(t, "id-token: write", "forks")
-	if n := len(srv.Requests()); n != 0 {
+	if n := len(srv.Calls()); n != 0 {
 		t.Errorf("%d requests reached AWS", n)
 	}
 }
@@ -150,8 +151,8 @@ func TestOIDC_sub_mismatch_fails_fast_with_claims_and_condition(t *testing.T) {
 func TestOIDC_transient_errors_retry_with_a_fresh_token(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t, fakeaws.Options{})
-	srv.InjectFault("AssumeRoleWithWebIdentity", fakeaws.Fault{Code: "InvalidIdentityToken", Message: "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements"})
-	srv.InjectFault("AssumeRoleWithWebIdentity", fakeaws.Fault{Code: "Throttling"})
+	srv.InjectFault("AssumeRoleWithWebIdentity", fakecore.Fault{Code: "InvalidIdentityToken", Message: "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements"})
+	srv.InjectFault("AssumeRoleWithWebIdentity", fakecore.Fault{Code: "Throttling"})
 	r := newJob(t, srv).OIDC(srv).Run(oidcInput(nil)).MustSucceed(t)
 	wantEnvKeys(t, r.Env)
 	jtis := srv.WebIdentityJTIs()
@@ -177,7 +178,7 @@ func TestStoredKeys_without_role_exports_keys_as_they_are(t *testing.T) {
 		t.Errorf("env = %v", r.Env)
 	}
 	if srv.Count("sts", "AssumeRole") != 0 || srv.Count("sts", "GetCallerIdentity") != 1 {
-		t.Errorf("calls: %v", srv.Requests())
+		t.Errorf("calls: %v", srv.Calls())
 	}
 }
 
@@ -223,7 +224,7 @@ func TestPackedPolicyTooLarge_retries_once_without_optional_tags(t *testing.T) {
 func TestThrottling_is_retried_then_succeeds(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t, fakeaws.Options{})
-	srv.InjectFault("AssumeRole", fakeaws.Fault{Code: "Throttling", Times: 2})
+	srv.InjectFault("AssumeRole", fakecore.Fault{Code: "Throttling", Times: 2})
 	r := newJob(t, srv).Run(keysInput(nil)).MustSucceed(t)
 	if got := srv.Count("sts", "AssumeRole"); got != 3 {
 		t.Errorf("AssumeRole calls = %d, want 3", got)

@@ -73,7 +73,7 @@ func TestDeploy_create_through_change_set_with_service_role(t *testing.T) {
 	if r.Outputs["BucketName"] != st.Outputs["BucketName"] || r.Outputs["BucketName"] == "" {
 		t.Errorf("stack output BucketName = %q, want %q", r.Outputs["BucketName"], st.Outputs["BucketName"])
 	}
-	for _, c := range cfn.CallsTo("CreateChangeSet") {
+	for _, c := range cfn.CallsTo("cloudformation", "CreateChangeSet") {
 		if c.Param("RoleARN") != cfnRoleARN || c.Param("ChangeSetType") != "CREATE" {
 			t.Errorf("CreateChangeSet params = %v", c.Params)
 		}
@@ -82,7 +82,7 @@ func TestDeploy_create_through_change_set_with_service_role(t *testing.T) {
 		}
 	}
 	for _, forbidden := range []string{"CreateStack", "UpdateStack"} {
-		if n := cfn.CallCount(forbidden); n != 0 {
+		if n := cfn.Count("cloudformation", forbidden); n != 0 {
 			t.Errorf("%s called %d times", forbidden, n)
 		}
 	}
@@ -106,7 +106,7 @@ func TestDeploy_update_keeps_previous_values_and_no_op_succeeds(t *testing.T) {
 	// Update: ImageTag changes, Env is left out and must keep "prod".
 	cfn.ResetCalls()
 	r := newJobIn(t, srv, j).Run(deployInput(map[string]string{"parameter-overrides": "ImageTag=v2"})).MustSucceed(t)
-	calls := cfn.CallsTo("CreateChangeSet")
+	calls := cfn.CallsTo("cloudformation", "CreateChangeSet")
 	if len(calls) != 1 {
 		t.Fatalf("CreateChangeSet calls = %d", len(calls))
 	}
@@ -126,8 +126,8 @@ func TestDeploy_update_keeps_previous_values_and_no_op_succeeds(t *testing.T) {
 	if r.Outputs["has-changes"] != "false" || r.Outputs["changes-count"] != "0" {
 		t.Errorf("no-op outputs = %v", r.Outputs)
 	}
-	if cfn.CallCount("ExecuteChangeSet") != 1 {
-		t.Errorf("ExecuteChangeSet calls = %d, want 1 (none for the no-op)", cfn.CallCount("ExecuteChangeSet"))
+	if cfn.Count("cloudformation", "ExecuteChangeSet") != 1 {
+		t.Errorf("ExecuteChangeSet calls = %d, want 1 (none for the no-op)", cfn.Count("cloudformation", "ExecuteChangeSet"))
 	}
 	for _, cs := range cfn.ChangeSets() {
 		if cs.Status == "FAILED" && !cs.Deleted {
@@ -172,8 +172,8 @@ func TestDeploy_failure_reports_root_cause_first(t *testing.T) {
 	// The next deploy recovers: the ROLLBACK_COMPLETE stack is deleted and created afresh.
 	cfn.SetScript(fast())
 	r = newJobIn(t, srv, j).Run(deployInput(nil)).MustSucceed(t)
-	if !strings.Contains(r.Stdout, "ROLLBACK_COMPLETE") || cfn.CallCount("DeleteStack") != 1 {
-		t.Errorf("no logged deletion of the ROLLBACK_COMPLETE stack (DeleteStack×%d):\n%s", cfn.CallCount("DeleteStack"), r.Stdout)
+	if !strings.Contains(r.Stdout, "ROLLBACK_COMPLETE") || cfn.Count("cloudformation", "DeleteStack") != 1 {
+		t.Errorf("no logged deletion of the ROLLBACK_COMPLETE stack (DeleteStack×%d):\n%s", cfn.Count("cloudformation", "DeleteStack"), r.Stdout)
 	}
 }
 
@@ -197,7 +197,7 @@ func TestDeploy_execute_changeset_false_leaves_it_for_review(t *testing.T) {
 	j := newJob(t, srv)
 	j.Write("infra/app.yaml", appTemplate)
 	r := j.Run(deployInput(map[string]string{"execute-changeset": "false"})).MustSucceed(t)
-	if cfn.CallCount("ExecuteChangeSet") != 0 {
+	if cfn.Count("cloudformation", "ExecuteChangeSet") != 0 {
 		t.Errorf("change set executed")
 	}
 	if r.Outputs["change-set-id"] == "" || r.Outputs["has-changes"] != "true" {
@@ -216,7 +216,7 @@ func TestDeploy_large_template_goes_through_s3(t *testing.T) {
 	big := appTemplate + "\n# " + strings.Repeat("padding ", 8000) + "\n"
 	j.Write("infra/app.yaml", big)
 	j.Run(deployInput(nil)).MustFail(t, "input template:", "s3-bucket")
-	if n := len(srv.Requests()); n != 0 {
+	if n := len(srv.Calls()); n != 0 {
 		t.Errorf("%d requests before refusing the large template", n)
 	}
 	newJobIn(t, srv, j).Run(deployInput(map[string]string{"s3-bucket": "artifacts-bucket", "s3-prefix": "cfn/app"})).MustSucceed(t)
@@ -224,7 +224,7 @@ func TestDeploy_large_template_goes_through_s3(t *testing.T) {
 	if len(puts) != 1 || puts[0].Bucket != "artifacts-bucket" || !strings.HasPrefix(puts[0].Key, "cfn/app/") {
 		t.Fatalf("S3 puts = %+v", puts)
 	}
-	if u := cfn.CallsTo("CreateChangeSet")[0].Param("TemplateURL"); !strings.Contains(u, puts[0].Key) {
+	if u := cfn.CallsTo("cloudformation", "CreateChangeSet")[0].Param("TemplateURL"); !strings.Contains(u, puts[0].Key) {
 		t.Errorf("TemplateURL = %q", u)
 	}
 }
@@ -260,7 +260,7 @@ func TestDeploy_cancellation_reports_and_exits_nonzero(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for cfn.CallCount("CreateChangeSet") == 0 && time.Now().Before(deadline) {
+	for cfn.Count("cloudformation", "CreateChangeSet") == 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)

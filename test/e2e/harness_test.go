@@ -29,7 +29,7 @@ const (
 // newFake starts a fake AWS with the seed design's identities.
 func newFake(t *testing.T, opts fakeaws.Options) *fakeaws.Server {
 	t.Helper()
-	srv := fakeaws.New(opts)
+	srv := fakeaws.New(func(o *fakeaws.Options) { *o = opts })
 	t.Cleanup(srv.Close)
 	srv.AddUser("ci", userKeyID, userSecret)
 	srv.AddRole(fakeaws.Role{

@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
-	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecfn"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerlog"
 )
 
@@ -50,14 +50,14 @@ var troubleshooting = map[string]func(t *testing.T) actionrun.Result{
 	},
 	"create-change-set-denied": func(t *testing.T) actionrun.Result {
 		srv, cfn, _ := deployFake(t, fast())
-		cfn.InjectFault("CreateChangeSet", fakecfn.Fault{Status: 403, Code: "AccessDenied", Message: "User: arn:aws:sts::123456789012:assumed-role/deploy-role-for-ci/GitHubActions-4242-1-deploy-app-ap-northeast-1 is not authorized to perform: cloudformation:CreateChangeSet on resource: arn:aws:cloudformation:ap-northeast-1:123456789012:stack/app/* because no identity-based policy allows the cloudformation:CreateChangeSet action"})
+		cfn.InjectFault("CreateChangeSet", fakecore.Fault{Status: 403, Code: "AccessDenied", Message: "User: arn:aws:sts::123456789012:assumed-role/deploy-role-for-ci/GitHubActions-4242-1-deploy-app-ap-northeast-1 is not authorized to perform: cloudformation:CreateChangeSet on resource: arn:aws:cloudformation:ap-northeast-1:123456789012:stack/app/* because no identity-based policy allows the cloudformation:CreateChangeSet action"})
 		j := newJob(t, srv)
 		j.Write("infra/app.yaml", appTemplate)
 		return j.Run(deployInput(nil))
 	},
 	"pass-role": func(t *testing.T) actionrun.Result {
 		srv, cfn, _ := deployFake(t, fast())
-		cfn.InjectFault("CreateChangeSet", fakecfn.Fault{Status: 403, Code: "AccessDenied", Message: "User: arn:aws:sts::123456789012:assumed-role/deploy-role-for-ci/GitHubActions-4242-1-deploy-app-ap-northeast-1 is not authorized to perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/deploy-role-for-cloudformation"})
+		cfn.InjectFault("CreateChangeSet", fakecore.Fault{Status: 403, Code: "AccessDenied", Message: "User: arn:aws:sts::123456789012:assumed-role/deploy-role-for-ci/GitHubActions-4242-1-deploy-app-ap-northeast-1 is not authorized to perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/deploy-role-for-cloudformation"})
 		j := newJob(t, srv)
 		j.Write("infra/app.yaml", appTemplate)
 		return j.Run(deployInput(nil))
@@ -70,7 +70,7 @@ var troubleshooting = map[string]func(t *testing.T) actionrun.Result{
 	},
 	"no-oidc-provider": func(t *testing.T) actionrun.Result {
 		srv := newFake(t, fakeaws.Options{})
-		srv.InjectFault("AssumeRoleWithWebIdentity", fakeaws.Fault{Code: "InvalidIdentityToken", Message: "No OpenIDConnect provider found in your account for https://token.actions.githubusercontent.com"})
+		srv.InjectFault("AssumeRoleWithWebIdentity", fakecore.Fault{Code: "InvalidIdentityToken", Message: "No OpenIDConnect provider found in your account for https://token.actions.githubusercontent.com"})
 		return newJob(t, srv).OIDC(srv).Run(oidcInput(nil))
 	},
 	"capabilities": func(t *testing.T) actionrun.Result {

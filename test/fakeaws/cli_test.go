@@ -57,7 +57,7 @@ func awsCLI(t *testing.T, s *Server, akid, secret, token string, args ...string)
 
 func TestRealAWSCLI(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{})
+	s := newServer(t)
 
 	who, stderr := awsCLI(t, s, testUserKey, testUserSecret, "", "sts", "get-caller-identity")
 	if who == nil {
@@ -80,10 +80,10 @@ func TestRealAWSCLI(t *testing.T) {
 	if !reSessionKeyID.MatchString(akid) || !reSecret.MatchString(secret) || token == "" {
 		t.Fatalf("assume-role credentials malformed: %v", out)
 	}
-	reqs := s.Requests()
+	reqs := s.Calls()
 	last := reqs[len(reqs)-1]
-	if last.Form.Get("DurationSeconds") != "1800" || last.Form.Get("Tags.member.1.Key") != "Repository" {
-		t.Errorf("recorded assume-role form: %v", last.Form)
+	if last.Param("DurationSeconds") != "1800" || last.Param("Tags.member.1.Key") != "Repository" {
+		t.Errorf("recorded assume-role form: %v", last.Params)
 	}
 
 	who, stderr = awsCLI(t, s, akid, secret, token, "sts", "get-caller-identity")

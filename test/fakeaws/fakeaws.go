@@ -7,37 +7,35 @@
 // RS256 web identity tokens and records every request, so tests can assert the
 // exact parameters that reached "AWS" (or that none did). Other fakes (for
 // example CloudFormation) are served on the same URL through [Server.Mount].
+//
+// Faults, the call log and the other parts every fake shares live in
+// [fakecore].
 package fakeaws
 
 import (
 	"bytes"
 	"crypto/rsa"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 // Default values used when [Options] leaves a field empty.
 const (
-	DefaultAccountID = "123456789012"
-	DefaultRegion    = "us-east-1"
+	DefaultAccountID = fakecore.DefaultAccountID
+	DefaultRegion    = fakecore.DefaultRegion
 	DefaultIssuer    = "https://token.actions.githubusercontent.com"
 )
 
-// Header names the router sets on requests it hands to mounted handlers.
-// Client-supplied values are removed first, so a mounted handler can trust them.
-const (
-	HeaderCallerARN = "X-Fakeaws-Caller-Arn"
-	HeaderAccount   = "X-Fakeaws-Account"
-)
+var _ http.Handler = (*Server)(nil)
 
 // maxBody bounds how much of a request body the router buffers.
 const maxBody = 64 << 20
@@ -71,27 +69,22 @@ type Options struct {
 	// token, so canary tests can search logs for it. Only ASCII letters and
 	// digits are kept (at most 20), so the formats stay valid.
 	CredentialPrefix string
-	// MaxRequests bounds the request log so long benchmark runs keep a
-	// steady memory footprint; the oldest entries go first. [Server.Count]
-	// stays exact. Default 100000.
-	MaxRequests int
+	// MaxCalls bounds the call log so long benchmark runs keep a steady
+	// memory footprint; the oldest entries go first. [fakecore.CallLog.Count]
+	// stays exact. Default [fakecore.DefaultMaxCalls].
+	MaxCalls int
+	// Quirks are deliberate misbehaviours of STS's answers (see [Quirks]);
+	// [Server.SetQuirks] changes them later and [Server.Reset] restores these.
+	Quirks Quirks
 }
 
-// Request is one recorded request.
-type Request struct {
-	Service string // "sts", "oidc" or a mounted service name
-	Action  string // the Action parameter, or the HTTP method for REST calls
-	// Form holds the query and form parameters; secret-bearing values
-	// (WebIdentityToken and the like) are replaced by "REDACTED".
-	Form        url.Values
-	Time        time.Time
-	AccessKeyID string // from the Authorization header, if any
-	CallerARN   string // the verified caller, if the signature checked out
-	Status      int    // the HTTP status written; 0 for Hang or Reset faults
-}
-
-// Server is a running fake. Create it with [New] or [Start].
+// Server is a running fake. Create it with [New] or [Start]. Its embedded
+// [fakecore.CallLog] records every request: Calls, CallsTo and Count take a
+// service ("sts", "oidc" or a mounted service) and an action (the Action
+// parameter, or the HTTP method for REST calls).
 type Server struct {
+	*fakecore.CallLog
+
 	opts     Options
 	url      string
 	srv      *http.Server
@@ -99,45 +92,37 @@ type Server struct {
 	closing  chan struct{}
 	closeOne sync.Once
 	inflight sync.WaitGroup // Add only under mu while !closed
+	faults   fakecore.Faults
 
 	mu       sync.Mutex
 	closed   bool
 	rng      *rand.Rand
-	requests []*Request
-	counts   map[[2]string]int // by service and action
 	mounts   map[string]http.Handler
 	users    map[string]*user      // by access key id
 	roles    map[string]*roleEntry // by name
 	sessions map[string]*session   // by access key id
-	faults   map[string][]*Fault
-	throttle *bucket
+	throttle *fakecore.TokenBucket
 	failRate float64
 	jtis     []string
 	oidc     *oidcIssuer
+	quirks   Quirks
 }
 
 // New starts a server and panics if it cannot listen, like httptest.NewServer.
 // Use [Start] where an error is preferable.
-func New(opts Options) *Server {
-	s, err := Start(opts)
+func New(optFns ...func(*Options)) *Server {
+	s, err := Start(optFns...)
 	if err != nil {
 		panic(fmt.Sprintf("fakeaws: %v", err))
 	}
 	return s
 }
 
-// Start starts a server on opts.Addr (127.0.0.1 only).
-func Start(opts Options) (*Server, error) {
-	if opts.Addr == "" {
-		opts.Addr = "127.0.0.1:0"
-	}
-	host, _, err := net.SplitHostPort(opts.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("parsing listen address %q: %w", opts.Addr, err)
-	}
-	// A fake that hands out credentials must never be reachable off-host.
-	if host != "127.0.0.1" {
-		return nil, fmt.Errorf("listen address %q: only 127.0.0.1 is allowed", opts.Addr)
+// Start starts a server on Options.Addr (127.0.0.1 only).
+func Start(optFns ...func(*Options)) (*Server, error) {
+	var opts Options
+	for _, fn := range optFns {
+		fn(&opts)
 	}
 	if opts.AccountID == "" {
 		opts.AccountID = DefaultAccountID
@@ -152,28 +137,26 @@ func Start(opts Options) (*Server, error) {
 		opts.Now = time.Now
 	}
 	opts.CredentialPrefix = cleanPrefix(opts.CredentialPrefix)
-	if opts.MaxRequests <= 0 {
-		opts.MaxRequests = 100000
-	}
 
 	s := &Server{
+		CallLog:  fakecore.NewCallLog(opts.MaxCalls),
 		opts:     opts,
 		closing:  make(chan struct{}),
 		rng:      rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
-		counts:   map[[2]string]int{},
 		mounts:   map[string]http.Handler{},
 		users:    map[string]*user{},
 		roles:    map[string]*roleEntry{},
 		sessions: map[string]*session{},
-		faults:   map[string][]*Fault{},
+		quirks:   opts.Quirks.clone(),
 	}
+	var err error
 	if s.oidc, err = newOIDCIssuer(s, opts); err != nil {
 		return nil, err
 	}
 
-	ln, err := net.Listen("tcp", opts.Addr)
+	ln, err := fakecore.Listen(opts.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("listening on %s: %w", opts.Addr, err)
+		return nil, err
 	}
 	s.ln = ln
 	s.url = "http://" + ln.Addr().String()
@@ -203,50 +186,25 @@ func (s *Server) Close() {
 // Mount serves service (the SigV4 credential-scope service name, such as
 // "cloudformation" or "s3") with h on the same URL. The router verifies the
 // signature first and answers failures itself; h sees the verified caller in
-// [HeaderCallerARN] and [HeaderAccount] and a readable r.Body.
+// [fakecore.HeaderCallerARN] and [fakecore.HeaderAccount] and a readable r.Body.
 func (s *Server) Mount(service string, h http.Handler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mounts[service] = h
 }
 
-// Requests returns a copy of every recorded request, oldest first.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = *r
-		out[i].Form = cloneValues(r.Form)
-	}
-	return out
-}
-
-// Count is the number of recorded requests for service and action; an empty
-// service or action matches any.
-func (s *Server) Count(service, action string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for k, c := range s.counts {
-		if (service == "" || k[0] == service) && (action == "" || k[1] == action) {
-			n += c
-		}
-	}
-	return n
-}
-
-// Reset forgets recorded requests, web identity jtis, queued faults, the
-// throttle and the failure rate. Users, roles and sessions stay.
+// Reset forgets recorded calls, web identity jtis, queued faults, the
+// throttle, the failure rate and the response quirks. Users, roles and
+// sessions stay.
 func (s *Server) Reset() {
+	s.ResetCalls()
+	s.faults.Clear()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = nil
-	s.counts = map[[2]string]int{}
 	s.jtis = nil
-	s.faults = map[string][]*Fault{}
 	s.throttle = nil
 	s.failRate = 0
+	s.quirks = s.opts.Quirks.clone()
 }
 
 // ServeHTTP routes a request: OIDC paths, then STS or a mounted service by
@@ -281,15 +239,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if action == "" && service != "sts" {
 		action = r.Method
 	}
-	rw := &recorder{ResponseWriter: w}
-	rec := s.record(Request{
+	rw := &fakecore.StatusRecorder{ResponseWriter: w}
+	rec := s.Record(fakecore.Call{
 		Service:     service,
 		Action:      action,
-		Form:        redact(form),
+		Method:      r.Method,
+		Params:      form,
 		Time:        s.opts.Now(),
 		AccessKeyID: auth.accessKeyID,
 	})
-	defer func() { s.setStatus(rec, rw.status) }()
+	defer func() { rec.Finish(rw.Status, rw.ErrorCode) }()
 	if service == "sts" && action == AssumeRoleWithWebIdentity {
 		// Recorded before faults so retries after injected errors show up.
 		s.mu.Lock()
@@ -297,7 +256,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}
 
-	if s.applyFaults(rw, r, service, action) {
+	if s.applyFaults(s.withQuirkHeaders(rw), r, service, action) {
 		return
 	}
 
@@ -309,18 +268,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		caller = p
-		s.setCaller(rec, p.arn)
+		rec.SetCaller(p.arn, s.opts.AccountID)
 	}
 
 	if service == "sts" {
-		s.serveSTS(rw, r, form, caller)
+		s.serveSTS(s.withQuirkHeaders(rw), r, form, caller)
 		return
 	}
 	s.mu.Lock()
 	h := s.mounts[service]
 	s.mu.Unlock()
 	if h == nil {
-		s.writeError(rw, service, &APIError{Status: http.StatusBadRequest, Code: "UnknownService",
+		s.writeError(rw, service, &fakecore.APIError{Status: http.StatusBadRequest, Code: "UnknownService",
 			Message: fmt.Sprintf("no fake is mounted for service %q", service)})
 		return
 	}
@@ -328,16 +287,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(rw, service, errMissingAuth())
 		return
 	}
-	r.Header.Del(HeaderCallerARN)
-	r.Header.Del(HeaderAccount)
-	r.Header.Set(HeaderCallerARN, caller.arn)
-	r.Header.Set(HeaderAccount, s.opts.AccountID)
-	h.ServeHTTP(rw, r)
+	r.Header.Del(fakecore.HeaderCallerARN)
+	r.Header.Del(fakecore.HeaderAccount)
+	r.Header.Set(fakecore.HeaderCallerARN, caller.arn)
+	r.Header.Set(fakecore.HeaderAccount, s.opts.AccountID)
+	h.ServeHTTP(s.withQuirkHeaders(rw), r)
 }
 
 // requestForm merges the query string and a form-encoded body.
 func requestForm(r *http.Request, body []byte) url.Values {
-	form := cloneValues(r.URL.Query())
+	form := r.URL.Query() // a fresh map
 	ct := r.Header.Get("Content-Type")
 	if strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 		if v, err := url.ParseQuery(string(body)); err == nil {
@@ -358,98 +317,6 @@ func (s *Server) enter() bool {
 	}
 	s.inflight.Add(1)
 	return true
-}
-
-func (s *Server) record(req Request) *Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := &req
-	s.counts[[2]string{r.Service, r.Action}]++
-	if len(s.requests) >= s.opts.MaxRequests {
-		s.requests = slices.Delete(s.requests, 0, len(s.requests)-s.opts.MaxRequests+1)
-	}
-	s.requests = append(s.requests, r)
-	return r
-}
-
-func (s *Server) setStatus(r *Request, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r.Status = status
-}
-
-func (s *Server) setCaller(r *Request, arn string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r.CallerARN = arn
-}
-
-// secretParams are parameters whose values never land in the request log.
-var secretParams = []string{"webidentitytoken", "samlassertion", "tokencode", "secretaccesskey", "sessiontoken", "password"}
-
-func redact(form url.Values) url.Values {
-	out := cloneValues(form)
-	for k, vs := range out {
-		if slices.Contains(secretParams, strings.ToLower(k)) || strings.EqualFold(k, "X-Amz-Security-Token") {
-			for i := range vs {
-				vs[i] = "REDACTED"
-			}
-		}
-	}
-	return out
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = slices.Clone(vs)
-	}
-	return out
-}
-
-// recorder remembers the status and still lets faults hijack the connection.
-type recorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *recorder) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *recorder) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach Hijack and Flush.
-func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// errClosed reports that the server shut down during a fault's wait.
-var errClosed = errors.New("server closed")
-
-// wait sleeps d, returning early with an error when the client goes away or
-// the server closes. d < 0 waits for one of those only.
-func (s *Server) wait(r *http.Request, d time.Duration) error {
-	var timer <-chan time.Time
-	if d >= 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		timer = t.C
-	}
-	select {
-	case <-timer:
-		return nil
-	case <-r.Context().Done():
-		return r.Context().Err()
-	case <-s.closing:
-		return errClosed
-	}
 }
 
 // randString draws n characters from alphabet with the seeded generator.

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 func callerIdentity(t *testing.T, s *Server) error {
@@ -55,27 +57,27 @@ func TestEveryErrorCodeIsInjectable(t *testing.T) {
 		wantMsg    string
 	}{
 		{"Throttling", 400, "Rate exceeded"},
-		{"InternalFailure", 500, defaultErrors["InternalFailure"].Message},
-		{"ServiceUnavailable", 503, defaultErrors["ServiceUnavailable"].Message},
-		{"IDPCommunicationError", 400, defaultErrors["IDPCommunicationError"].Message},
+		{"InternalFailure", 500, defaultMessage("InternalFailure")},
+		{"ServiceUnavailable", 503, defaultMessage("ServiceUnavailable")},
+		{"IDPCommunicationError", 400, defaultMessage("IDPCommunicationError")},
 		{"InvalidIdentityToken", 400, "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements"},
-		{"ExpiredTokenException", 400, defaultErrors["ExpiredTokenException"].Message},
+		{"ExpiredTokenException", 400, defaultMessage("ExpiredTokenException")},
 		{"AccessDenied", 403, "Not authorized to perform sts:AssumeRoleWithWebIdentity"},
-		{"RegionDisabledException", 403, defaultErrors["RegionDisabledException"].Message},
+		{"RegionDisabledException", 403, defaultMessage("RegionDisabledException")},
 		{"PackedPolicyTooLarge", 400, "Packed policy consumes 112% of allotted space, please use smaller policy."},
 		{"InvalidClientTokenId", 403, "The security token included in the request is invalid."},
-		{"SignatureDoesNotMatch", 403, msgSignatureMismatch},
+		{"SignatureDoesNotMatch", 403, fakecore.MsgSignatureMismatch},
 		{"ExpiredToken", 403, "The security token included in the request is expired"},
-		{"IDPRejectedClaim", 403, defaultErrors["IDPRejectedClaim"].Message},
+		{"IDPRejectedClaim", 403, defaultMessage("IDPRejectedClaim")},
 	}
-	s := newServer(t, Options{})
+	s := newServer(t)
 	tok, err := s.IDToken(oidcAudience)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range cases {
 		// Queued in order on one server, answered in order.
-		s.InjectFault(AssumeRoleWithWebIdentity, Fault{Code: tc.code})
+		s.InjectFault(AssumeRoleWithWebIdentity, fakecore.Fault{Code: tc.code})
 	}
 	for _, tc := range cases {
 		_, err := webIdentity(t, s, "oidc-deploy", tok)
@@ -94,10 +96,10 @@ func TestEveryErrorCodeIsInjectable(t *testing.T) {
 
 func TestFaultTimesAndOverrides(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{})
-	s.InjectFault("GetCallerIdentity", Fault{Times: 2, Code: "Throttling"})
-	s.InjectFault("GetCallerIdentity", Fault{Status: 502, Code: "BadGateway", Message: "custom"})
-	s.InjectFault("AssumeRole", Fault{Code: "RegionDisabledException"}) // other actions keep their own queue
+	s := newServer(t)
+	s.InjectFault("GetCallerIdentity", fakecore.Fault{Times: 2, Code: "Throttling"})
+	s.InjectFault("GetCallerIdentity", fakecore.Fault{Status: 502, Code: "BadGateway", Message: "custom"})
+	s.InjectFault("AssumeRole", fakecore.Fault{Code: "RegionDisabledException"}) // other actions keep their own queue
 	want := []struct {
 		status int
 		code   string
@@ -111,24 +113,24 @@ func TestFaultTimesAndOverrides(t *testing.T) {
 	if err := callerIdentity(t, s); err != nil {
 		t.Errorf("fourth call: %v", err)
 	}
-	s.InjectFault(AnyAction, Fault{Code: "InternalFailure"})
+	s.InjectFault(fakecore.AnyAction, fakecore.Fault{Code: "InternalFailure"})
 	if _, code, _ := apiError(t, callerIdentity(t, s)); code != "InternalFailure" {
-		t.Errorf("AnyAction fault: %s", code)
+		t.Errorf("fakecore.AnyAction fault: %s", code)
 	}
 	s.Reset()
 	_, err := userClient(t, s).AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String(s.RoleARN("deploy")), RoleSessionName: aws.String("x1")})
 	if err != nil {
 		t.Errorf("Reset should drop queued faults: %v", err)
 	}
-	if len(s.Requests()) != 1 {
-		t.Errorf("Reset should drop recorded requests: %d", len(s.Requests()))
+	if len(s.Calls()) != 1 {
+		t.Errorf("Reset should drop recorded requests: %d", len(s.Calls()))
 	}
 }
 
 func TestFaultRetriedBySDK(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{})
-	s.InjectFault("GetCallerIdentity", Fault{Times: 2, Code: "ServiceUnavailable"})
+	s := newServer(t)
+	s.InjectFault("GetCallerIdentity", fakecore.Fault{Times: 2, Code: "ServiceUnavailable"})
 	c := sts.New(userClient(t, s).Options(), func(o *sts.Options) {
 		o.RetryMaxAttempts = 0 // let Retryer decide
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
@@ -146,15 +148,15 @@ func TestFaultRetriedBySDK(t *testing.T) {
 
 func TestFaultDelayHangReset(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{})
+	s := newServer(t)
 
-	s.InjectFault("GetCallerIdentity", Fault{Delay: 100 * time.Millisecond})
+	s.InjectFault("GetCallerIdentity", fakecore.Fault{Delay: 100 * time.Millisecond})
 	start := time.Now()
 	if err := callerIdentity(t, s); err != nil || time.Since(start) < 100*time.Millisecond {
 		t.Errorf("delay: err %v after %v", err, time.Since(start))
 	}
 
-	s.InjectFault("GetCallerIdentity", Fault{Hang: true})
+	s.InjectFault("GetCallerIdentity", fakecore.Fault{Hang: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -174,13 +176,13 @@ func TestFaultDelayHangReset(t *testing.T) {
 		t.Errorf("hang: got %v, want a cancelled call", err)
 	}
 
-	s.InjectFault("GetCallerIdentity", Fault{Reset: true})
+	s.InjectFault("GetCallerIdentity", fakecore.Fault{Reset: true})
 	err := callerIdentity(t, s)
 	var ae smithy.APIError
 	if err == nil || errors.As(err, &ae) {
 		t.Errorf("reset: got %v, want a transport error", err)
 	}
-	reqs := s.Requests()
+	reqs := s.Calls()
 	if last := reqs[len(reqs)-1]; last.Status != 0 {
 		t.Errorf("reset request recorded with status %d", last.Status)
 	}
@@ -188,9 +190,9 @@ func TestFaultDelayHangReset(t *testing.T) {
 
 func TestHangReleasedByClose(t *testing.T) {
 	t.Parallel()
-	s := New(Options{})
+	s := New()
 	s.AddUser("ci", testUserKey, testUserSecret)
-	s.InjectFault("GetCallerIdentity", Fault{Hang: true})
+	s.InjectFault("GetCallerIdentity", fakecore.Fault{Hang: true})
 	done := make(chan error, 1)
 	go func() { done <- callerIdentity(t, s) }()
 	waitForCount(t, s, "GetCallerIdentity", 1)
@@ -208,7 +210,7 @@ func TestHangReleasedByClose(t *testing.T) {
 func TestThrottle(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	s := newServer(t, Options{Now: clk.Now})
+	s := newServer(t, func(o *Options) { o.Now = clk.Now })
 	s.SetThrottle(2, 2)
 	for i := range 2 {
 		if err := callerIdentity(t, s); err != nil {
@@ -234,7 +236,7 @@ func TestThrottle(t *testing.T) {
 
 func TestFailureRate(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{Seed: 7})
+	s := newServer(t, func(o *Options) { o.Seed = 7 })
 	s.SetFailureRate(0.5)
 	failed := 0
 	for range 40 {
@@ -257,13 +259,13 @@ func TestFailureRate(t *testing.T) {
 
 func TestRequestLogBounded(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{MaxRequests: 3})
+	s := newServer(t, func(o *Options) { o.MaxCalls = 3 })
 	for range 5 {
 		if err := callerIdentity(t, s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n, c := len(s.Requests()), s.Count("sts", "GetCallerIdentity"); n != 3 || c != 5 {
+	if n, c := len(s.Calls()), s.Count("sts", "GetCallerIdentity"); n != 3 || c != 5 {
 		t.Errorf("log holds %d (want 3), Count = %d (want 5)", n, c)
 	}
 }

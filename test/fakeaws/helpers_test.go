@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 const (
@@ -27,31 +28,20 @@ const (
 	mainSub        = "repo:octo-org/octo-repo:ref:refs/heads/main"
 )
 
-// fakeClock is a settable clock for expiry and throttle tests.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// newClock is a settable clock for expiry and throttle tests.
+func newClock() *fakecore.Clock { return fakecore.NewClock(time.Now().UTC().Truncate(time.Second)) }
 
-func newClock() *fakeClock { return &fakeClock{t: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// defaultMessage is AWS's message for code.
+func defaultMessage(code string) string {
+	d, _ := fakecore.DefaultError(code)
+	return d.Message
 }
 
 // newServer starts a seeded server: user "ci", role "deploy" (trusts ci,
 // allows tags, 2 h), role "oidc-deploy" (OIDC only, main branch).
-func newServer(t *testing.T, opts Options) *Server {
+func newServer(t *testing.T, optFns ...func(*Options)) *Server {
 	t.Helper()
-	s := New(opts)
+	s := New(optFns...)
 	t.Cleanup(s.Close)
 	s.AddUser("ci", testUserKey, testUserSecret)
 	s.AddRole(Role{Name: "deploy", MaxSessionDuration: 2 * time.Hour, TrustedUsers: []string{"ci"}, AllowTagSession: true})

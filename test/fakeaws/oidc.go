@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 // Paths of the fake GitHub OIDC endpoint and its discovery documents.
@@ -148,19 +150,19 @@ func (o *oidcIssuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	rw := &recorder{ResponseWriter: w}
-	rec := o.s.record(Request{Service: "oidc", Action: ActionOIDCToken, Form: redact(r.URL.Query()), Time: o.s.opts.Now()})
-	defer func() { o.s.setStatus(rec, rw.status) }()
+	rw := &fakecore.StatusRecorder{ResponseWriter: w}
+	rec := o.s.Record(fakecore.Call{Service: "oidc", Action: ActionOIDCToken, Method: r.Method, Params: r.URL.Query(), Time: o.s.opts.Now()})
+	defer func() { rec.Finish(rw.Status, rw.ErrorCode) }()
 	if o.s.applyFaults(rw, r, "oidc", ActionOIDCToken) {
 		return
 	}
 	if r.Method != http.MethodGet {
-		o.s.writeError(rw, "oidc", &APIError{Status: http.StatusMethodNotAllowed, Message: "method not allowed"})
+		o.s.writeError(rw, "oidc", &fakecore.APIError{Status: http.StatusMethodNotAllowed, Message: "method not allowed"})
 		return
 	}
 	// GitHub answers 401 for a missing or wrong request token.
 	if r.Header.Get("Authorization") != "Bearer "+o.bearer {
-		o.s.writeError(rw, "oidc", &APIError{Status: http.StatusUnauthorized, Message: "Unauthorized"})
+		o.s.writeError(rw, "oidc", &fakecore.APIError{Status: http.StatusUnauthorized, Message: "Unauthorized"})
 		return
 	}
 	extra := map[string]any{}
@@ -169,7 +171,7 @@ func (o *oidcIssuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, err := o.mint(extra)
 	if err != nil {
-		o.s.writeError(rw, "oidc", &APIError{Status: http.StatusInternalServerError, Message: err.Error()})
+		o.s.writeError(rw, "oidc", &fakecore.APIError{Status: http.StatusInternalServerError, Message: err.Error()})
 		return
 	}
 	writeJSON(rw, http.StatusOK, map[string]string{"value": tok})
@@ -262,9 +264,9 @@ func githubSub(c map[string]any) string {
 
 // verify checks a web identity token the way STS does, in STS's order:
 // provider (iss), signature, lifetime. Audience and sub belong to the role.
-func (o *oidcIssuer) verify(token string, now time.Time) (map[string]any, *APIError) {
-	invalid := func(msg string) *APIError {
-		return &APIError{Status: http.StatusBadRequest, Code: "InvalidIdentityToken", Message: msg}
+func (o *oidcIssuer) verify(token string, now time.Time) (map[string]any, *fakecore.APIError) {
+	invalid := func(msg string) *fakecore.APIError {
+		return &fakecore.APIError{Status: http.StatusBadRequest, Code: "InvalidIdentityToken", Message: msg}
 	}
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
@@ -282,7 +284,7 @@ func (o *oidcIssuer) verify(token string, now time.Time) (map[string]any, *APIEr
 		return nil, invalid(msgTokenNotValidated)
 	}
 	if header.Kid != o.kid {
-		return nil, invalid(msgNoVerificationKey)
+		return nil, invalid(fakecore.MsgNoVerificationKey)
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	if err != nil {
@@ -294,11 +296,11 @@ func (o *oidcIssuer) verify(token string, now time.Time) (map[string]any, *APIEr
 	}
 	exp, nbf := claimInt(claims, "exp"), claimInt(claims, "nbf")
 	if now.Unix() >= exp {
-		return nil, &APIError{Status: http.StatusBadRequest, Code: "ExpiredTokenException",
+		return nil, &fakecore.APIError{Status: http.StatusBadRequest, Code: "ExpiredTokenException",
 			Message: fmt.Sprintf("Token expired: current date/time %d must be before the expiration date/time %d", now.Unix(), exp)}
 	}
 	if nbf != 0 && now.Unix() < nbf {
-		return nil, &APIError{Status: http.StatusBadRequest, Code: "ExpiredTokenException",
+		return nil, &fakecore.APIError{Status: http.StatusBadRequest, Code: "ExpiredTokenException",
 			Message: fmt.Sprintf("Token not yet valid: current date/time %d must be after the not-before date/time %d", now.Unix(), nbf)}
 	}
 	return claims, nil

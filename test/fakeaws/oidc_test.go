@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 func decodeJWT(t *testing.T, tok string) (header, claims map[string]any) {
@@ -38,7 +40,7 @@ func decodeJWT(t *testing.T, tok string) (header, claims map[string]any) {
 func TestOIDCTokenEndpoint(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	s := newServer(t, Options{Now: clk.Now})
+	s := newServer(t, func(o *Options) { o.Now = clk.Now })
 
 	tok := fetchToken(t, s, oidcAudience)
 	header, claims := decodeJWT(t, tok)
@@ -98,14 +100,14 @@ func TestOIDCTokenEndpoint(t *testing.T) {
 	if n := s.Count("oidc", ActionOIDCToken); n != 5 {
 		t.Errorf("Count(oidc) = %d, want 5", n)
 	}
-	if got := s.Requests()[0].Form.Get("audience"); got != oidcAudience {
+	if got := s.Calls()[0].Param("audience"); got != oidcAudience {
 		t.Errorf("recorded audience = %q", got)
 	}
 }
 
 func TestOIDCClaimsOverrides(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{Claims: map[string]any{"environment": "prod"}})
+	s := newServer(t, func(o *Options) { o.Claims = map[string]any{"environment": "prod"} })
 	_, c := decodeJWT(t, fetchToken(t, s, oidcAudience))
 	if c["sub"] != "repo:octo-org/octo-repo:environment:prod" {
 		t.Errorf("environment sub = %v", c["sub"])
@@ -124,11 +126,11 @@ func TestOIDCClaimsOverrides(t *testing.T) {
 
 func TestOIDCFaults(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{})
-	s.InjectFault(ActionOIDCToken, Fault{Status: 500})
-	s.InjectFault(ActionOIDCToken, Fault{Status: 401})
-	s.InjectFault(ActionOIDCToken, Fault{Body: `{"value":""}`})
-	s.InjectFault(ActionOIDCToken, Fault{Delay: 50 * time.Millisecond})
+	s := newServer(t)
+	s.InjectFault(ActionOIDCToken, fakecore.Fault{Status: 500})
+	s.InjectFault(ActionOIDCToken, fakecore.Fault{Status: 401})
+	s.InjectFault(ActionOIDCToken, fakecore.Fault{Body: `{"value":""}`})
+	s.InjectFault(ActionOIDCToken, fakecore.Fault{Delay: 50 * time.Millisecond})
 	bearer := "Bearer " + s.OIDCRequestToken()
 	for i, want := range []int{500, 401} {
 		if status, _ := getOIDC(t, s, oidcAudience, bearer); status != want {
@@ -158,7 +160,7 @@ func webIdentity(t *testing.T, s *Server, role, token string) (*sts.AssumeRoleWi
 func TestAssumeRoleWithWebIdentity(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	s := newServer(t, Options{Now: clk.Now})
+	s := newServer(t, func(o *Options) { o.Now = clk.Now })
 	tok := fetchToken(t, s, oidcAudience)
 	_, claims := decodeJWT(t, tok)
 
@@ -182,8 +184,8 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 	if diff := cmp.Diff([]string{claims["jti"].(string)}, s.WebIdentityJTIs()); diff != "" {
 		t.Errorf("jtis (-want +got):\n%s", diff)
 	}
-	for _, r := range s.Requests() {
-		if r.Action == AssumeRoleWithWebIdentity && r.Form.Get("WebIdentityToken") != "REDACTED" {
+	for _, r := range s.Calls() {
+		if r.Action == AssumeRoleWithWebIdentity && r.Param("WebIdentityToken") != "REDACTED" {
 			t.Errorf("token not redacted in the request log")
 		}
 	}
@@ -192,7 +194,7 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 func TestAssumeRoleWithWebIdentityErrors(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	s := newServer(t, Options{Now: clk.Now})
+	s := newServer(t, func(o *Options) { o.Now = clk.Now })
 	s.AddRole(Role{Name: "no-oidc"})
 	mint := func(extra map[string]any) string {
 		tok, err := s.MintToken(extra)
@@ -236,7 +238,7 @@ func TestAssumeRoleWithWebIdentityErrors(t *testing.T) {
 			wantCode: "AccessDenied", wantMsg: "Not authorized to perform sts:AssumeRoleWithWebIdentity"},
 		{name: "unknown_role", role: "nope", token: good, wantStatus: 403,
 			wantCode: "AccessDenied", wantMsg: "Not authorized to perform sts:AssumeRoleWithWebIdentity"},
-		{name: "unknown_kid", token: otherKid, wantStatus: 400, wantCode: "InvalidIdentityToken", wantMsg: msgNoVerificationKey},
+		{name: "unknown_kid", token: otherKid, wantStatus: 400, wantCode: "InvalidIdentityToken", wantMsg: fakecore.MsgNoVerificationKey},
 		{name: "alg_none", token: noneAlg, wantStatus: 400, wantCode: "InvalidIdentityToken", wantMsg: msgTokenNotValidated},
 		{name: "tampered_payload", token: tampered, wantStatus: 400, wantCode: "InvalidIdentityToken", wantMsg: msgTokenNotValidated},
 		{name: "not_a_jwt", token: "abcd.efgh", wantStatus: 400, wantCode: "InvalidIdentityToken", wantMsg: msgTokenNotValidated},
@@ -261,7 +263,7 @@ func TestAssumeRoleWithWebIdentityErrors(t *testing.T) {
 // AssumeRoleWithWebIdentity.
 func TestWebIdentityRejectsTags(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{})
+	s := newServer(t)
 	tok, err := s.IDToken(oidcAudience)
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +277,9 @@ func TestWebIdentityRejectsTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var doc queryErrorXML
+	var doc struct {
+		Error struct{ Code, Message string }
+	}
 	if err := decodeXML(resp, &doc); err != nil {
 		t.Fatal(err)
 	}

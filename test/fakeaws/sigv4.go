@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 const sigV4Algorithm = "AWS4-HMAC-SHA256"
@@ -77,14 +79,14 @@ func (s *Server) Verify(r *http.Request, body []byte) (callerARN, account string
 	return p.arn, s.opts.AccountID, nil
 }
 
-func (s *Server) verify(r *http.Request, body []byte) (*principal, *APIError) {
+func (s *Server) verify(r *http.Request, body []byte) (*principal, *fakecore.APIError) {
 	a, err := parseAuthorization(r.Header.Get("Authorization"))
 	if err != nil {
-		return nil, &APIError{Status: http.StatusBadRequest, Code: "IncompleteSignature", Message: err.Error()}
+		return nil, &fakecore.APIError{Status: http.StatusBadRequest, Code: "IncompleteSignature", Message: err.Error()}
 	}
 	amzDate := r.Header.Get("X-Amz-Date")
 	if amzDate == "" || !strings.HasPrefix(amzDate, a.date) {
-		return nil, &APIError{Status: http.StatusBadRequest, Code: "IncompleteSignature",
+		return nil, &fakecore.APIError{Status: http.StatusBadRequest, Code: "IncompleteSignature",
 			Message: "X-Amz-Date is missing or does not match the credential scope date"}
 	}
 
@@ -107,13 +109,13 @@ func (s *Server) verify(r *http.Request, body []byte) (*principal, *APIError) {
 	key = hmacSHA256(key, "aws4_request")
 	want := hex.EncodeToString(hmacSHA256(key, stringToSign))
 	if !hmac.Equal([]byte(want), []byte(a.signature)) {
-		return nil, &APIError{Status: http.StatusForbidden, Code: "SignatureDoesNotMatch",
+		return nil, &fakecore.APIError{Status: http.StatusForbidden, Code: "SignatureDoesNotMatch",
 			Message: "The request signature we calculated does not match the signature you provided. " +
 				"Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}
 	}
 
 	if p.session != nil && !s.opts.Now().Before(p.session.expiration) {
-		return nil, &APIError{Status: http.StatusForbidden, Code: "ExpiredToken",
+		return nil, &fakecore.APIError{Status: http.StatusForbidden, Code: "ExpiredToken",
 			Message: "The security token included in the request is expired"}
 	}
 	return p, nil
@@ -121,7 +123,7 @@ func (s *Server) verify(r *http.Request, body []byte) (*principal, *APIError) {
 
 // lookupKey finds the secret, the expected session token and the principal
 // for an access key id.
-func (s *Server) lookupKey(akid string) (secret, token string, p *principal, apiErr *APIError) {
+func (s *Server) lookupKey(akid string) (secret, token string, p *principal, apiErr *fakecore.APIError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if u, ok := s.users[akid]; ok {

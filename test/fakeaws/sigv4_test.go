@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 // seen is what a mounted handler observed.
@@ -33,8 +35,8 @@ func (h *seen) handler(reply string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		h.mu.Lock()
-		h.caller = append(h.caller, r.Header.Get(HeaderCallerARN))
-		h.acct = append(h.acct, r.Header.Get(HeaderAccount))
+		h.caller = append(h.caller, r.Header.Get(fakecore.HeaderCallerARN))
+		h.acct = append(h.acct, r.Header.Get(fakecore.HeaderAccount))
 		h.bodies = append(h.bodies, string(b))
 		h.mu.Unlock()
 		w.Header().Set("Content-Type", "text/xml")
@@ -78,7 +80,7 @@ func signed(t *testing.T, method, url, service, secret string, body []byte, head
 
 func TestVerifyRequestsSignedBySDKSigner(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{})
+	s := newServer(t)
 	var cfn, s3h seen
 	s.Mount("cloudformation", cfn.handler("<ok/>"))
 	s.Mount("s3", s3h.handler(""))
@@ -117,7 +119,7 @@ func TestVerifyRequestsSignedBySDKSigner(t *testing.T) {
 			// The exported Verify agrees with the router.
 			req.Host = req.URL.Host
 			arn, acct, err := s.Verify(req, tc.body)
-			var apiErr *APIError
+			var apiErr *fakecore.APIError
 			switch {
 			case tc.wantStatus == 200 && (err != nil || arn != s.UserARN("ci") || acct != DefaultAccountID):
 				t.Errorf("Verify = %q, %q, %v", arn, acct, err)
@@ -151,7 +153,7 @@ func TestVerifyRequestsSignedBySDKSigner(t *testing.T) {
 
 func TestMountedServiceWithSDK(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{})
+	s := newServer(t)
 	var h seen
 	s.Mount("cloudformation", h.handler(`<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">`+
 		`<DescribeStacksResult><Stacks><member><StackName>app</StackName><StackStatus>CREATE_COMPLETE</StackStatus></member></Stacks></DescribeStacksResult>`+
@@ -179,7 +181,7 @@ func TestMountedServiceWithSDK(t *testing.T) {
 
 	// A client cannot pick its own caller ARN.
 	req := signed(t, "POST", s.URL()+"/", "cloudformation", testUserSecret, []byte("Action=DescribeStacks&Version=2010-05-15"),
-		http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, HeaderCallerARN: {"arn:aws:iam::123456789012:root"}})
+		http.Header{"Content-Type": {"application/x-www-form-urlencoded"}, fakecore.HeaderCallerARN: {"arn:aws:iam::123456789012:root"}})
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +211,7 @@ func TestMountedServiceWithSDK(t *testing.T) {
 
 func TestMountedS3WithSDK(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{})
+	s := newServer(t)
 	var h seen
 	s.Mount("s3", h.handler(""))
 	cfg := userClient(t, s).Options()

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 const (
@@ -108,13 +110,13 @@ func (s *Server) WebIdentityJTIs() []string {
 func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request, form url.Values, caller *principal) {
 	action := form.Get("Action")
 	if v := form.Get("Version"); v != stsVersion {
-		s.writeError(w, "sts", &APIError{Status: http.StatusBadRequest, Code: "InvalidAction",
+		s.writeError(w, "sts", &fakecore.APIError{Status: http.StatusBadRequest, Code: "InvalidAction",
 			Message: fmt.Sprintf("Could not find operation %s for version %s", action, v)})
 		return
 	}
 	var (
 		resp   any
-		apiErr *APIError
+		apiErr *fakecore.APIError
 	)
 	switch action {
 	case AssumeRoleWithWebIdentity:
@@ -131,7 +133,7 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request, form url.Value
 			resp = s.getCallerIdentity(caller)
 		}
 	default:
-		apiErr = &APIError{Status: http.StatusBadRequest, Code: "InvalidAction",
+		apiErr = &fakecore.APIError{Status: http.StatusBadRequest, Code: "InvalidAction",
 			Message: fmt.Sprintf("Could not find operation %s for version %s", action, stsVersion)}
 	}
 	if apiErr != nil {
@@ -173,7 +175,7 @@ type assumedRoleUserXML struct {
 type assumeRoleResponse struct {
 	XMLName xml.Name `xml:"https://sts.amazonaws.com/doc/2011-06-15/ AssumeRoleResponse"`
 	Result  struct {
-		Credentials      credentialsXML
+		Credentials      *credentialsXML
 		AssumedRoleUser  assumedRoleUserXML
 		PackedPolicySize int    `xml:",omitempty"`
 		SourceIdentity   string `xml:",omitempty"`
@@ -184,7 +186,7 @@ type assumeRoleResponse struct {
 type webIdentityResponse struct {
 	XMLName xml.Name `xml:"https://sts.amazonaws.com/doc/2011-06-15/ AssumeRoleWithWebIdentityResponse"`
 	Result  struct {
-		Credentials                 credentialsXML
+		Credentials                 *credentialsXML
 		SubjectFromWebIdentityToken string
 		AssumedRoleUser             assumedRoleUserXML
 		PackedPolicySize            int `xml:",omitempty"`
@@ -206,11 +208,11 @@ type callerIdentityResponse struct {
 
 func (s *Server) getCallerIdentity(p *principal) *callerIdentityResponse {
 	var out callerIdentityResponse
-	out.Result.Arn, out.Result.UserID, out.Result.Account = p.arn, p.userID, s.opts.AccountID
+	out.Result.Arn, out.Result.UserID, out.Result.Account = p.arn, p.userID, accountOf(p.arn)
 	return &out
 }
 
-func (s *Server) assumeRole(form url.Values, caller *principal) (any, *APIError) {
+func (s *Server) assumeRole(form url.Values, caller *principal) (any, *fakecore.APIError) {
 	tags, transitive, apiErr := validateAssumeRole(form)
 	if apiErr != nil {
 		return nil, apiErr
@@ -255,14 +257,14 @@ func (s *Server) assumeRole(form url.Values, caller *principal) (any, *APIError)
 
 	ss := s.issueSession(role, form.Get("RoleSessionName"), duration)
 	var out assumeRoleResponse
-	out.Result.Credentials = ss.credentialsXML()
+	out.Result.Credentials = s.credentialsXML(ss)
 	out.Result.AssumedRoleUser = assumedRoleUserXML{AssumedRoleID: ss.roleID + ":" + ss.sessionName, Arn: ss.arn}
 	out.Result.PackedPolicySize = packed
 	out.Result.SourceIdentity = form.Get("SourceIdentity")
 	return &out, nil
 }
 
-func (s *Server) assumeRoleWithWebIdentity(form url.Values) (any, *APIError) {
+func (s *Server) assumeRoleWithWebIdentity(form url.Values) (any, *fakecore.APIError) {
 	for k := range form {
 		// The API has no session tags; configure-aws-credentials strips them.
 		if strings.HasPrefix(k, "Tags.") || strings.HasPrefix(k, "TransitiveTagKeys.") {
@@ -292,7 +294,7 @@ func (s *Server) assumeRoleWithWebIdentity(form url.Values) (any, *APIError) {
 	}
 	aud, sub := claimString(claims, "aud"), claimString(claims, "sub")
 	if aud != role.Audience {
-		return nil, &APIError{Status: http.StatusBadRequest, Code: "InvalidIdentityToken", Message: "Incorrect token audience"}
+		return nil, &fakecore.APIError{Status: http.StatusBadRequest, Code: "InvalidIdentityToken", Message: "Incorrect token audience"}
 	}
 	if !slices.ContainsFunc(role.SubPatterns, func(p string) bool { return globMatch(p, sub) }) {
 		return nil, deny
@@ -307,7 +309,7 @@ func (s *Server) assumeRoleWithWebIdentity(form url.Values) (any, *APIError) {
 
 	ss := s.issueSession(role, form.Get("RoleSessionName"), duration)
 	var out webIdentityResponse
-	out.Result.Credentials = ss.credentialsXML()
+	out.Result.Credentials = s.credentialsXML(ss)
 	out.Result.SubjectFromWebIdentityToken = sub
 	out.Result.AssumedRoleUser = assumedRoleUserXML{AssumedRoleID: ss.roleID + ":" + ss.sessionName, Arn: ss.arn}
 	out.Result.Provider = fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", s.opts.AccountID, strings.TrimPrefix(s.opts.Issuer, "https://"))
@@ -331,7 +333,7 @@ func (s *Server) roleByARN(arn string) *roleEntry {
 	return nil
 }
 
-func sessionDuration(form url.Values, role *roleEntry, chained bool) (time.Duration, *APIError) {
+func sessionDuration(form url.Values, role *roleEntry, chained bool) (time.Duration, *fakecore.APIError) {
 	d := time.Hour
 	if v := form.Get("DurationSeconds"); v != "" {
 		n, _ := strconv.Atoi(v) // validated already
@@ -346,7 +348,7 @@ func sessionDuration(form url.Values, role *roleEntry, chained bool) (time.Durat
 	return d, nil
 }
 
-func checkPolicy(p string) *APIError {
+func checkPolicy(p string) *fakecore.APIError {
 	if p != "" && !json.Valid([]byte(p)) {
 		return newAPIError(0, "MalformedPolicyDocument", "")
 	}
@@ -357,6 +359,10 @@ func checkPolicy(p string) *APIError {
 func (s *Server) issueSession(role *roleEntry, sessionName string, d time.Duration) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	account := s.opts.AccountID
+	if s.quirks.AssumedRoleAccount != "" {
+		account = s.quirks.AssumedRoleAccount
+	}
 	prefix := s.opts.CredentialPrefix
 	ss := &session{
 		accessKeyID: "ASIA" + s.randStringLocked(upperAlnum, 16),
@@ -367,14 +373,19 @@ func (s *Server) issueSession(role *roleEntry, sessionName string, d time.Durati
 		roleName:    role.Name,
 		roleID:      role.id,
 		sessionName: sessionName,
-		arn:         fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", s.opts.AccountID, role.Name, sessionName),
+		arn:         fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", account, role.Name, sessionName),
 	}
 	s.sessions[ss.accessKeyID] = ss
 	return ss
 }
 
-func (ss *session) credentialsXML() credentialsXML {
-	return credentialsXML{
+// credentialsXML is the Credentials element of an answer, or nil when the
+// OmitCredentials quirk is on.
+func (s *Server) credentialsXML(ss *session) *credentialsXML {
+	if s.currentQuirks().OmitCredentials {
+		return nil
+	}
+	return &credentialsXML{
 		AccessKeyID:     ss.accessKeyID,
 		SecretAccessKey: ss.secret,
 		SessionToken:    ss.token,
@@ -408,4 +419,31 @@ func globMatch(pattern, s string) bool {
 		pi++
 	}
 	return pi == len(p)
+}
+
+// AddSession registers temporary credentials issued elsewhere (by the fake
+// IMDS, for example) as a session of role roleName named sessionName, so
+// requests signed with them verify as
+// arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION until c.Expiration, and may
+// chain into roles that trust roleName. It returns that ARN. The role need
+// not have been added.
+func (s *Server) AddSession(roleName, sessionName string, c fakecore.Credentials) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	roleID := "AROA" + s.randStringLocked(upperAlnum, 17)
+	if r, ok := s.roles[roleName]; ok {
+		roleID = r.id
+	}
+	ss := &session{
+		accessKeyID: c.AccessKeyID,
+		secret:      c.SecretAccessKey,
+		token:       c.SessionToken,
+		expiration:  c.Expiration,
+		roleName:    roleName,
+		roleID:      roleID,
+		sessionName: sessionName,
+		arn:         fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", s.opts.AccountID, roleName, sessionName),
+	}
+	s.sessions[ss.accessKeyID] = ss
+	return ss.arn
 }

@@ -22,7 +22,7 @@ var (
 func TestAssumeRoleThenGetCallerIdentity(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	s := newServer(t, Options{Now: clk.Now})
+	s := newServer(t, func(o *Options) { o.Now = clk.Now })
 	ctx := context.Background()
 
 	out, err := userClient(t, s).AssumeRole(ctx, &sts.AssumeRoleInput{
@@ -62,14 +62,14 @@ func TestAssumeRoleThenGetCallerIdentity(t *testing.T) {
 		t.Errorf("caller identity (-want +got):\n%s", diff)
 	}
 
-	reqs := s.Requests()
+	reqs := s.Calls()
 	if len(reqs) != 2 {
 		t.Fatalf("recorded %d requests, want 2", len(reqs))
 	}
 	got := map[string]string{}
 	for _, k := range []string{"Action", "Version", "DurationSeconds", "ExternalId", "Policy", "PolicyArns.member.1.arn",
 		"Tags.member.1.Key", "Tags.member.1.Value", "TransitiveTagKeys.member.1", "RoleSessionName"} {
-		got[k] = reqs[0].Form.Get(k)
+		got[k] = reqs[0].Param(k)
 	}
 	want := map[string]string{
 		"Action": "AssumeRole", "Version": "2011-06-15", "DurationSeconds": "5400", "ExternalId": "ext-1",
@@ -90,7 +90,7 @@ func TestAssumeRoleThenGetCallerIdentity(t *testing.T) {
 
 func TestGetCallerIdentityUser(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{AccountID: "210987654321"})
+	s := newServer(t, func(o *Options) { o.AccountID = "210987654321" })
 	who, err := userClient(t, s).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func tags(n int) []types.Tag {
 
 func TestAssumeRoleErrors(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{})
+	s := newServer(t)
 	s.AddUser("other", "AKIAFAKEOTHERUSER001", testUserSecret)
 	s.AddRole(Role{Name: "notags", MaxSessionDuration: time.Hour})
 	s.AddRole(Role{Name: "small", AllowTagSession: true, MaxTags: 25})
@@ -195,7 +195,7 @@ func TestAssumeRoleErrors(t *testing.T) {
 
 func TestRoleChaining(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{})
+	s := newServer(t)
 	s.AddRole(Role{Name: "second", MaxSessionDuration: 12 * time.Hour, TrustedRoles: []string{"deploy"}})
 	s.AddRole(Role{Name: "only-from-elsewhere", TrustedRoles: []string{"elsewhere"}})
 	ctx := context.Background()
@@ -231,7 +231,7 @@ func TestRoleChaining(t *testing.T) {
 func TestSigningErrors(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	s := newServer(t, Options{Now: clk.Now})
+	s := newServer(t, func(o *Options) { o.Now = clk.Now })
 	ctx := context.Background()
 	out, err := userClient(t, s).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(s.RoleARN("deploy")), RoleSessionName: aws.String("one"), DurationSeconds: aws.Int32(900)})
 	if err != nil {
@@ -282,7 +282,7 @@ func TestSigningErrors(t *testing.T) {
 
 func TestUnsignedCallsAreRejected(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{})
+	s := newServer(t)
 	_, err := anonClient(t, s).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 	status, code, _ := apiError(t, err)
 	if status != 403 || code != "MissingAuthenticationToken" {
@@ -292,7 +292,7 @@ func TestUnsignedCallsAreRejected(t *testing.T) {
 
 func TestCredentialPrefix(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, Options{CredentialPrefix: "CANARY-7f3a_x!"})
+	s := newServer(t, func(o *Options) { o.CredentialPrefix = "CANARY-7f3a_x!" })
 	out, err := userClient(t, s).AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String(s.RoleARN("deploy")), RoleSessionName: aws.String("one")})
 	if err != nil {
 		t.Fatal(err)

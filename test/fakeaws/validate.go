@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 // Constraints from botocore's sts/2011-06-15/service-2.json.
@@ -99,7 +101,7 @@ func (v *validator) common(form url.Values) {
 	}
 }
 
-func (v *validator) err() *APIError {
+func (v *validator) err() *fakecore.APIError {
 	switch len(v.msgs) {
 	case 0:
 		return nil
@@ -111,7 +113,7 @@ func (v *validator) err() *APIError {
 
 // validateAssumeRole checks AssumeRole's parameters and returns its session
 // tags (key to value) and transitive tag keys.
-func validateAssumeRole(form url.Values) (map[string]string, []string, *APIError) {
+func validateAssumeRole(form url.Values) (map[string]string, []string, *fakecore.APIError) {
 	var v validator
 	v.required("roleArn", form, "RoleArn")
 	v.length("roleArn", form, "RoleArn", 20, 2048)

@@ -205,7 +205,7 @@ func TestBadInputs_fail_before_any_call(t *testing.T) {
 			}
 			r := j.Run(tc.inputs).MustFail(t)
 			if n := w.requests(); n != 0 {
-				t.Errorf("%d requests reached the fakes: %+v %+v", n, w.sts.Requests(), w.cfn.Calls())
+				t.Errorf("%d requests reached the fakes: %+v %+v", n, w.sts.Calls(), w.cfn.Calls())
 			}
 			errs := r.ErrorLines()
 			if len(errs) != 1 {

@@ -9,6 +9,7 @@ import (
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecfn"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 // faultCase is one injected fault with its expected outcome: success after
@@ -37,7 +38,7 @@ const (
 	oidcToken   = fakeaws.ActionOIDCToken
 )
 
-func stsFault(action string, f fakeaws.Fault) func(*world) {
+func stsFault(action string, f fakecore.Fault) func(*world) {
 	return func(w *world) { w.sts.InjectFault(action, f) }
 }
 
@@ -47,7 +48,7 @@ func cfnThrottle(action string, times int) faultCase {
 		setup: func(w *world) { w.cfn.Throttle(action, times) }, ok: true, max: 45 * time.Second,
 		check: func(t *testing.T, w *world, r actionrun.Result) {
 			throttled, total := 0, 0
-			for _, c := range w.cfn.CallsTo(action) {
+			for _, c := range w.cfn.CallsTo("cloudformation", action) {
 				total++
 				if c.ErrorCode == "Throttling" {
 					throttled++
@@ -67,46 +68,46 @@ func faultCases() []faultCase {
 	oi, ki := oidcInputs, keysInputs
 	return []faultCase{
 		// STS.
-		{name: "sts_throttling", inputs: oi(nil), setup: stsFault(webIdentity, fakeaws.Fault{Times: 2, Code: "Throttling"}),
+		{name: "sts_throttling", inputs: oi(nil), setup: stsFault(webIdentity, fakecore.Fault{Times: 2, Code: "Throttling"}),
 			ok: true, action: webIdentity, attempts: 3, oidc: true, max: 20 * time.Second},
-		{name: "sts_500", inputs: ki(nil), setup: stsFault("AssumeRole", fakeaws.Fault{Times: 2, Code: "InternalFailure"}),
+		{name: "sts_500", inputs: ki(nil), setup: stsFault("AssumeRole", fakecore.Fault{Times: 2, Code: "InternalFailure"}),
 			ok: true, action: "AssumeRole", attempts: 3, max: 20 * time.Second},
-		{name: "sts_503", inputs: oi(nil), setup: stsFault(webIdentity, fakeaws.Fault{Times: 1, Code: "ServiceUnavailable"}),
+		{name: "sts_503", inputs: oi(nil), setup: stsFault(webIdentity, fakecore.Fault{Times: 1, Code: "ServiceUnavailable"}),
 			ok: true, action: webIdentity, attempts: 2, oidc: true, max: 15 * time.Second},
-		{name: "sts_connection_reset", inputs: oi(nil), setup: stsFault(webIdentity, fakeaws.Fault{Times: 1, Reset: true}),
+		{name: "sts_connection_reset", inputs: oi(nil), setup: stsFault(webIdentity, fakecore.Fault{Times: 1, Reset: true}),
 			ok: true, action: webIdentity, attempts: 2, oidc: true, max: 15 * time.Second},
-		{name: "sts_hanging_response_then_answer", inputs: oi(nil), setup: stsFault(webIdentity, fakeaws.Fault{Times: 1, Hang: true}),
+		{name: "sts_hanging_response_then_answer", inputs: oi(nil), setup: stsFault(webIdentity, fakecore.Fault{Times: 1, Hang: true}),
 			ok: true, action: webIdentity, attempts: 2, oidc: true, min: 10 * time.Second, max: 25 * time.Second},
-		{name: "sts_hanging_past_the_budget", inputs: oi(map[string]string{"action-timeout-s": "4"}), setup: stsFault(webIdentity, fakeaws.Fault{Times: 20, Hang: true}),
+		{name: "sts_hanging_past_the_budget", inputs: oi(map[string]string{"action-timeout-s": "4"}), setup: stsFault(webIdentity, fakecore.Fault{Times: 20, Hang: true}),
 			action: webIdentity, attempts: 1, oidc: true, min: 4 * time.Second, max: 10 * time.Second, log: []string{"raise retry-max-attempts / action-timeout-s"}},
-		{name: "sts_idp_communication_error", inputs: oi(nil), setup: stsFault(webIdentity, fakeaws.Fault{Times: 2, Code: "IDPCommunicationError"}),
+		{name: "sts_idp_communication_error", inputs: oi(nil), setup: stsFault(webIdentity, fakecore.Fault{Times: 2, Code: "IDPCommunicationError"}),
 			ok: true, action: webIdentity, attempts: 3, oidc: true, max: 20 * time.Second},
-		{name: "sts_idp_communication_error_persistent", inputs: oi(map[string]string{"retry-max-attempts": "3"}), setup: stsFault(webIdentity, fakeaws.Fault{Times: 20, Code: "IDPCommunicationError"}),
+		{name: "sts_idp_communication_error_persistent", inputs: oi(map[string]string{"retry-max-attempts": "3"}), setup: stsFault(webIdentity, fakecore.Fault{Times: 20, Code: "IDPCommunicationError"}),
 			action: webIdentity, attempts: 3, oidc: true, max: 20 * time.Second, log: []string{"gave up after 3 attempts", "AWS could not reach GitHub's OIDC provider"}},
-		{name: "sts_invalid_identity_token_verification_key", inputs: oi(nil), setup: stsFault(webIdentity, fakeaws.Fault{Times: 1, Code: "InvalidIdentityToken"}),
+		{name: "sts_invalid_identity_token_verification_key", inputs: oi(nil), setup: stsFault(webIdentity, fakecore.Fault{Times: 1, Code: "InvalidIdentityToken"}),
 			ok: true, action: webIdentity, attempts: 2, oidc: true, max: 15 * time.Second},
-		{name: "sts_invalid_identity_token_audience", inputs: oi(nil), setup: stsFault(webIdentity, fakeaws.Fault{Times: 1, Code: "InvalidIdentityToken", Message: "Incorrect token audience"}),
+		{name: "sts_invalid_identity_token_audience", inputs: oi(nil), setup: stsFault(webIdentity, fakecore.Fault{Times: 1, Code: "InvalidIdentityToken", Message: "Incorrect token audience"}),
 			action: webIdentity, attempts: 1, oidc: true, max: 5 * time.Second, log: []string{"is not a client id of the IAM OIDC provider"}},
-		{name: "sts_expired_token_exception_then_fresh_token", inputs: oi(nil), setup: stsFault(webIdentity, fakeaws.Fault{Times: 1, Code: "ExpiredTokenException"}),
+		{name: "sts_expired_token_exception_then_fresh_token", inputs: oi(nil), setup: stsFault(webIdentity, fakecore.Fault{Times: 1, Code: "ExpiredTokenException"}),
 			ok: true, action: webIdentity, attempts: 2, oidc: true, max: 15 * time.Second},
-		{name: "sts_expired_token_exception_persistent", inputs: oi(nil), setup: stsFault(webIdentity, fakeaws.Fault{Times: 20, Code: "ExpiredTokenException"}),
+		{name: "sts_expired_token_exception_persistent", inputs: oi(nil), setup: stsFault(webIdentity, fakecore.Fault{Times: 20, Code: "ExpiredTokenException"}),
 			action: webIdentity, attempts: 2, oidc: true, max: 15 * time.Second, log: []string{"check the runner's clock"}},
-		{name: "sts_expired_token_source_keys", inputs: ki(nil), setup: stsFault("AssumeRole", fakeaws.Fault{Times: 1, Code: "ExpiredToken"}),
+		{name: "sts_expired_token_source_keys", inputs: ki(nil), setup: stsFault("AssumeRole", fakecore.Fault{Times: 1, Code: "ExpiredToken"}),
 			action: "AssumeRole", attempts: 1, max: 5 * time.Second, log: []string{"the source session token has expired"}},
-		{name: "sts_access_denied_oidc", inputs: oi(nil), setup: stsFault(webIdentity, fakeaws.Fault{Times: 1, Code: "AccessDenied"}),
+		{name: "sts_access_denied_oidc", inputs: oi(nil), setup: stsFault(webIdentity, fakecore.Fault{Times: 1, Code: "AccessDenied"}),
 			action: webIdentity, attempts: 1, oidc: true, max: 5 * time.Second, log: []string{"does not match this job's token", repoSub}},
-		{name: "sts_access_denied_keys", inputs: ki(nil), setup: stsFault("AssumeRole", fakeaws.Fault{Times: 1, Code: "AccessDenied", Message: "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: sts:AssumeRole"}),
+		{name: "sts_access_denied_keys", inputs: ki(nil), setup: stsFault("AssumeRole", fakecore.Fault{Times: 1, Code: "AccessDenied", Message: "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: sts:AssumeRole"}),
 			action: "AssumeRole", attempts: 1, max: 5 * time.Second, log: []string{"trust policy must name the IAM user"}},
-		{name: "sts_region_disabled", inputs: ki(nil), setup: stsFault("AssumeRole", fakeaws.Fault{Times: 1, Code: "RegionDisabledException"}),
+		{name: "sts_region_disabled", inputs: ki(nil), setup: stsFault("AssumeRole", fakecore.Fault{Times: 1, Code: "RegionDisabledException"}),
 			action: "AssumeRole", attempts: 1, max: 5 * time.Second, log: []string{"STS is not activated in " + region}},
-		{name: "sts_packed_policy_too_large_then_fewer_tags", inputs: ki(nil), setup: stsFault("AssumeRole", fakeaws.Fault{Times: 1, Code: "PackedPolicyTooLarge"}),
+		{name: "sts_packed_policy_too_large_then_fewer_tags", inputs: ki(nil), setup: stsFault("AssumeRole", fakecore.Fault{Times: 1, Code: "PackedPolicyTooLarge"}),
 			ok: true, action: "AssumeRole", attempts: 2, max: 5 * time.Second, log: []string{"retrying once without the optional tags"},
 			check: func(t *testing.T, w *world, r actionrun.Result) {
 				var tags []int
-				for _, q := range w.sts.Requests() {
+				for _, q := range w.sts.Calls() {
 					if q.Action == "AssumeRole" {
 						n := 0
-						for k := range q.Form {
+						for k := range q.Params {
 							if strings.HasSuffix(k, ".Key") && strings.HasPrefix(k, "Tags.member.") {
 								n++
 							}
@@ -118,21 +119,21 @@ func faultCases() []faultCase {
 					t.Errorf("tags per AssumeRole = %v; want fewer tags on the second call", tags)
 				}
 			}},
-		{name: "sts_packed_policy_too_large_persistent", inputs: ki(nil), setup: stsFault("AssumeRole", fakeaws.Fault{Times: 5, Code: "PackedPolicyTooLarge"}),
+		{name: "sts_packed_policy_too_large_persistent", inputs: ki(nil), setup: stsFault("AssumeRole", fakecore.Fault{Times: 5, Code: "PackedPolicyTooLarge"}),
 			action: "AssumeRole", attempts: 2, max: 5 * time.Second, log: []string{"112%", "set role-skip-session-tagging: true"}},
-		{name: "sts_throttling_exhausts_attempts", inputs: ki(map[string]string{"retry-max-attempts": "3"}), setup: stsFault("AssumeRole", fakeaws.Fault{Times: 20, Code: "Throttling"}),
+		{name: "sts_throttling_exhausts_attempts", inputs: ki(map[string]string{"retry-max-attempts": "3"}), setup: stsFault("AssumeRole", fakecore.Fault{Times: 20, Code: "Throttling"}),
 			action: "AssumeRole", attempts: 3, max: 20 * time.Second, log: []string{"gave up after 3 attempts", "Rate exceeded"}},
-		{name: "sts_disable_retry", inputs: ki(map[string]string{"disable-retry": "true"}), setup: stsFault("AssumeRole", fakeaws.Fault{Times: 1, Code: "ServiceUnavailable"}),
+		{name: "sts_disable_retry", inputs: ki(map[string]string{"disable-retry": "true"}), setup: stsFault("AssumeRole", fakecore.Fault{Times: 1, Code: "ServiceUnavailable"}),
 			action: "AssumeRole", attempts: 1, max: 5 * time.Second, log: []string{"ServiceUnavailable"}},
 		// GitHub's OIDC token endpoint.
-		{name: "oidc_500", inputs: oi(nil), setup: stsFault(oidcToken, fakeaws.Fault{Times: 1, Status: http.StatusInternalServerError}),
+		{name: "oidc_500", inputs: oi(nil), setup: stsFault(oidcToken, fakecore.Fault{Times: 1, Status: http.StatusInternalServerError}),
 			ok: true, action: oidcToken, attempts: 2, max: 15 * time.Second,
 			check: func(t *testing.T, w *world, r actionrun.Result) {
 				if n := w.sts.Count("sts", webIdentity); n != 1 {
 					t.Errorf("%d AssumeRoleWithWebIdentity calls, want 1", n)
 				}
 			}},
-		{name: "oidc_401", inputs: oi(nil), setup: stsFault(oidcToken, fakeaws.Fault{Times: 1, Status: http.StatusUnauthorized}),
+		{name: "oidc_401", inputs: oi(nil), setup: stsFault(oidcToken, fakecore.Fault{Times: 1, Status: http.StatusUnauthorized}),
 			action: oidcToken, attempts: 1, max: 5 * time.Second, log: []string{"HTTP 401", "id-token: write"},
 			check: func(t *testing.T, w *world, r actionrun.Result) {
 				if n := w.sts.Count("sts", ""); n != 0 {
@@ -140,16 +141,16 @@ func faultCases() []faultCase {
 				}
 			}},
 		// Like @actions/core, an answer without a token is not retried.
-		{name: "oidc_empty_value", inputs: oi(nil), setup: stsFault(oidcToken, fakeaws.Fault{Times: 1, Body: `{"value":""}`}),
+		{name: "oidc_empty_value", inputs: oi(nil), setup: stsFault(oidcToken, fakecore.Fault{Times: 1, Body: `{"value":""}`}),
 			action: oidcToken, attempts: 1, max: 5 * time.Second, log: []string{"answered an empty token", "re-run the job"},
 			check: func(t *testing.T, w *world, r actionrun.Result) {
 				if n := w.sts.Count("sts", ""); n != 0 {
 					t.Errorf("%d STS calls without a token", n)
 				}
 			}},
-		{name: "oidc_slow", inputs: oi(nil), setup: stsFault(oidcToken, fakeaws.Fault{Times: 1, Delay: 2 * time.Second}),
+		{name: "oidc_slow", inputs: oi(nil), setup: stsFault(oidcToken, fakecore.Fault{Times: 1, Delay: 2 * time.Second}),
 			ok: true, action: oidcToken, attempts: 1, oidc: true, min: 2 * time.Second, max: 10 * time.Second},
-		{name: "oidc_hanging_then_answer", inputs: oi(nil), setup: stsFault(oidcToken, fakeaws.Fault{Times: 1, Hang: true}),
+		{name: "oidc_hanging_then_answer", inputs: oi(nil), setup: stsFault(oidcToken, fakecore.Fault{Times: 1, Hang: true}),
 			ok: true, action: oidcToken, attempts: 2, min: 10 * time.Second, max: 25 * time.Second},
 		// CloudFormation.
 		cfnThrottle("DescribeStacks", 3),
@@ -163,17 +164,19 @@ func faultCases() []faultCase {
 			return c
 		}(),
 		{name: "cfn_throttling_every_call", inputs: deployInputs(nil), world: quickStack,
-			setup: func(w *world) { w.cfn.Throttle(fakecfn.AnyAction, 12) }, ok: true, max: 60 * time.Second},
+			setup: func(w *world) { w.cfn.Throttle(fakecore.AnyAction, 12) }, ok: true, max: 60 * time.Second},
 		{name: "cfn_500_create_change_set", inputs: deployInputs(nil), world: quickStack,
-			setup: func(w *world) { w.cfn.InjectFault("CreateChangeSet", fakecfn.Fault{Times: 2, Code: "InternalFailure"}) }, ok: true, max: 30 * time.Second},
+			setup: func(w *world) {
+				w.cfn.InjectFault("CreateChangeSet", fakecore.Fault{Times: 2, Code: "InternalFailure"})
+			}, ok: true, max: 30 * time.Second},
 		{name: "cfn_change_set_stuck_create_pending", inputs: deployInputs(map[string]string{"timeout-in-minutes": "1"}),
 			world: worldOpts{script: fakecfn.Script{StuckChangeSet: true}},
 			min:   time.Minute, max: 80 * time.Second, log: []string{"still CREATE_PENDING after the 1m0s timeout", "raise timeout-in-minutes"},
 			check: func(t *testing.T, w *world, r actionrun.Result) {
-				if n := w.cfn.CallCount("DeleteChangeSet"); n != 1 {
+				if n := w.cfn.Count("cloudformation", "DeleteChangeSet"); n != 1 {
 					t.Errorf("%d DeleteChangeSet calls; the stuck change set must be cleaned up once", n)
 				}
-				if n := w.cfn.CallCount("ExecuteChangeSet"); n != 0 {
+				if n := w.cfn.Count("cloudformation", "ExecuteChangeSet"); n != 0 {
 					t.Errorf("%d ExecuteChangeSet calls for a change set that never finished", n)
 				}
 			}},
@@ -188,7 +191,7 @@ func faultCases() []faultCase {
 			world: worldOpts{pageSize: 2, script: quickStack.script}, ok: true, max: 30 * time.Second,
 			check: func(t *testing.T, w *world, r actionrun.Result) {
 				paged := 0
-				for _, c := range w.cfn.CallsTo("DescribeStackEvents") {
+				for _, c := range w.cfn.CallsTo("cloudformation", "DescribeStackEvents") {
 					if c.Param("NextToken") != "" {
 						paged++
 					}

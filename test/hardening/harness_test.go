@@ -87,7 +87,9 @@ type worldOpts struct {
 
 func newWorld(t *testing.T, o worldOpts) *world {
 	t.Helper()
-	srv := fakeaws.New(fakeaws.Options{AccountID: account, Region: region, OIDCRequestToken: oidcBearer, CredentialPrefix: stsMarker})
+	srv := fakeaws.New(func(o *fakeaws.Options) {
+		o.AccountID, o.Region, o.OIDCRequestToken, o.CredentialPrefix = account, region, oidcBearer, stsMarker
+	})
 	t.Cleanup(srv.Close)
 	s3 := fakecfn.NewS3()
 	cfn := fakecfn.NewCloudFormation(func(co *fakecfn.Options) {
@@ -106,7 +108,7 @@ func newWorld(t *testing.T, o worldOpts) *world {
 }
 
 // requests is every call that reached the fake AWS or the OIDC endpoint.
-func (w *world) requests() int { return len(w.sts.Requests()) + len(w.cfn.Calls()) }
+func (w *world) requests() int { return len(w.sts.Calls()) + len(w.cfn.Calls()) }
 
 // newJob is a step whose file commands hold prefill and whose workspace
 // holds the app template, with AWS and the OIDC endpoint behind w (none if

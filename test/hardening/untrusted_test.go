@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
-	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecfn"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerlog"
 )
 
@@ -51,11 +51,11 @@ func untrustedCases() []untrustedCase {
 			outputs: map[string]string{"TopicArn": hostile, "Extra": "a\nghadelimiter_x\nEVIL=1\nZ<<ghadelimiter_x"}},
 		{name: "cloudformation_error_message", inputs: deployInputs(nil), world: quickStack,
 			setup: func(t *testing.T, w *world) {
-				w.cfn.InjectFault("CreateChangeSet", fakecfn.Fault{Code: "ValidationError", Message: hostile})
+				w.cfn.InjectFault("CreateChangeSet", fakecore.Fault{Code: "ValidationError", Message: hostile})
 			}},
 		{name: "cloudformation_throttling_message", inputs: deployInputs(nil), world: quickStack, ok: true,
 			setup: func(t *testing.T, w *world) {
-				w.cfn.InjectFault("DescribeStacks", fakecfn.Fault{Times: 6, Code: "Throttling", Message: hostile})
+				w.cfn.InjectFault("DescribeStacks", fakecore.Fault{Times: 6, Code: "Throttling", Message: hostile})
 			}},
 		{name: "stack_status_reason", inputs: deployInputs(nil), world: quickStack,
 			setup: func(t *testing.T, w *world) {
@@ -66,11 +66,11 @@ func untrustedCases() []untrustedCase {
 			}},
 		{name: "sts_error_message", inputs: keysInputs(nil),
 			setup: func(t *testing.T, w *world) {
-				w.sts.InjectFault("AssumeRole", fakeaws.Fault{Code: "AccessDenied", Message: hostile})
+				w.sts.InjectFault("AssumeRole", fakecore.Fault{Code: "AccessDenied", Message: hostile})
 			}},
 		{name: "sts_retry_message", inputs: keysInputs(nil), ok: true, quiet: true,
 			setup: func(t *testing.T, w *world) {
-				w.sts.InjectFault("AssumeRole", fakeaws.Fault{Code: "Throttling", Message: hostile})
+				w.sts.InjectFault("AssumeRole", fakecore.Fault{Code: "Throttling", Message: hostile})
 			}},
 	}
 }

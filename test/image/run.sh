@@ -619,7 +619,7 @@ done
 OIDC_URL=$(sed -n 's/^ACTIONS_ID_TOKEN_REQUEST_URL=//p' "$WORK/oidc.env")
 OIDC_TOKEN=$(sed -n 's/^ACTIONS_ID_TOKEN_REQUEST_TOKEN=//p' "$WORK/oidc.env")
 [[ -n $OIDC_URL && -n $OIDC_TOKEN ]] || die "the fake OIDC endpoint did not start"
-say "moto on $MOTO and $MOTO_TLS, GitHub OIDC stand-in on ${OIDC_URL%%/_apis*}"
+say "moto on $MOTO and $MOTO_TLS, GitHub OIDC stand-in on ${OIDC_URL%%/_oidc*}"
 
 phase runner-contract
 SHA=$(git rev-parse HEAD 2>/dev/null || printf '%040d' 0)

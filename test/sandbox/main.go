@@ -67,7 +67,7 @@ func run(ctx context.Context, debug bool, opTime time.Duration) error {
 
 	// The seed design: an IAM user that may only assume the deploy role, an
 	// OIDC-trusted deploy role, and the CloudFormation service role.
-	srv := fakeaws.New(fakeaws.Options{AccountID: account, Region: region})
+	srv := fakeaws.New(func(o *fakeaws.Options) { o.AccountID, o.Region = account, region })
 	defer srv.Close()
 	s3 := fakecfn.NewS3()
 	cfn := fakecfn.NewCloudFormation(func(o *fakecfn.Options) {

@@ -220,6 +220,16 @@ func (c *CloudFormation) createChangeSet(req *request) (any, error) {
 	if !changeSetNamePattern.MatchString(csName) || len(csName) > 128 {
 		return nil, validationError("1 validation error detected: Value '%s' at 'changeSetName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*", csName)
 	}
+	if mode := f.Get("DeploymentMode"); mode != "" && mode != "REVERT_DRIFT" {
+		return nil, validationError("1 validation error detected: Value '%s' at 'deploymentMode' failed to satisfy constraint: Member must satisfy enum value set: [REVERT_DRIFT]", mode)
+	}
+	token := f.Get("ClientToken")
+	if token != "" {
+		// A retry with the same token gets the change set it created.
+		if prev := c.changeSetByToken(name, csName, token); prev != nil {
+			return createChangeSetResult{Id: prev.id, StackId: prev.st.id}, nil
+		}
+	}
 	csType := f.Get("ChangeSetType")
 	if csType == "" {
 		csType = "UPDATE"
@@ -317,6 +327,8 @@ func (c *CloudFormation) createChangeSet(req *request) (any, error) {
 		notificationARNs: scalars(f, "NotificationARNs"),
 		capabilities:     caps,
 		includeNested:    boolParam(f, "IncludeNestedStacks"),
+		deploymentMode:   f.Get("DeploymentMode"),
+		clientToken:      token,
 	}
 	if csType == "UPDATE" {
 		// RoleARN, tags and notifications not given keep the stack's values.
@@ -331,11 +343,141 @@ func (c *CloudFormation) createChangeSet(req *request) (any, error) {
 		}
 	}
 	cs.changes = diff(st, tmpl, params)
+	annotate(st, tmpl, params, cs.changes)
 	if cs.failReason == "" && csType == "UPDATE" && st.tmpl != nil && st.tmpl.Body == tmpl.Body && mapsEqual(st.params, params) {
 		cs.failReason = NoChangesReason
 	}
 	c.changeSets = append(c.changeSets, cs)
+	if cs.includeNested {
+		c.nestChangeSets(cs, cs)
+	}
 	return createChangeSetResult{Id: cs.id, StackId: st.id}, nil
+}
+
+// changeSetByToken finds the live change set a CreateChangeSet with this
+// stack, name and ClientToken created.
+func (c *CloudFormation) changeSetByToken(stackName, csName, token string) *changeSet {
+	st := c.findStack(stackName)
+	if st == nil {
+		return nil
+	}
+	for _, cs := range c.changeSets {
+		if cs.st == st && cs.name == csName && cs.clientToken == token && !cs.deleted {
+			return cs
+		}
+	}
+	return nil
+}
+
+// annotate adds what DescribeChangeSet reports beyond the action: changed
+// properties, replacement, policy actions and the before and after contexts.
+// A template the property reader cannot read leaves the changes bare.
+func annotate(st *stack, tmpl *template, params map[string]string, changes []change) {
+	newDocs, err := resourceDocs(tmpl.Body)
+	if err != nil {
+		return
+	}
+	oldDocs := map[string]resourceDoc{}
+	var oldCtx resolveCtx
+	if st.tmpl != nil {
+		if oldDocs, err = resourceDocs(st.tmpl.Body); err != nil {
+			return
+		}
+		oldCtx = st.resolveCtx(st.tmpl, st.params, st.physical)
+	}
+	newCtx := st.resolveCtx(tmpl, params, st.physical)
+	var changedParams []string
+	for k, v := range params {
+		if ov, ok := st.params[k]; !ok || ov != v {
+			changedParams = append(changedParams, k)
+		}
+	}
+	for i := range changes {
+		ch := &changes[i]
+		oldDoc, newDoc := oldDocs[ch.LogicalID], newDocs[ch.LogicalID]
+		switch ch.Action {
+		case "Add":
+			ch.After = newCtx.resolveValue(newDoc.Properties).(map[string]any)
+		case "Remove":
+			ch.Before = oldCtx.resolveValue(oldDoc.Properties).(map[string]any)
+			ch.PolicyAction = policyAction(oldDoc.DeletionPolicy)
+		case "Modify":
+			ch.Before = oldCtx.resolveValue(oldDoc.Properties).(map[string]any)
+			ch.After = newCtx.resolveValue(newDoc.Properties).(map[string]any)
+			ch.Props = diffProperties(ch.Type, oldDoc.Properties, newDoc.Properties, oldCtx, newCtx, changedParams)
+			for _, p := range ch.Props {
+				if p.RequiresRecreation == "Always" {
+					ch.Replacement = "True"
+					ch.PolicyAction = "ReplaceAnd" + policyAction(newDoc.UpdateReplacePolicy)
+				}
+			}
+		}
+	}
+}
+
+// policyAction maps a DeletionPolicy or UpdateReplacePolicy to what happens
+// to the physical resource.
+func policyAction(policy string) string {
+	switch policy {
+	case "Retain", "RetainExceptOnCreate":
+		return "Retain"
+	case "Snapshot":
+		return "Snapshot"
+	}
+	return "Delete"
+}
+
+// nestChangeSets gives every nested stack that parent adds or modifies a
+// nested change set, as CreateChangeSet with IncludeNestedStacks does, and
+// recurses into them. Nested changes are computed against an empty stack.
+func (c *CloudFormation) nestChangeSets(parent, root *changeSet) {
+	docs, err := resourceDocs(parent.tmpl.Body)
+	if err != nil {
+		return
+	}
+	ctx := parent.st.resolveCtx(parent.tmpl, parent.params, parent.st.physical)
+	for i := range parent.changes {
+		ch := &parent.changes[i]
+		if ch.Type != "AWS::CloudFormation::Stack" || (ch.Action != "Add" && ch.Action != "Modify") {
+			continue
+		}
+		props, _ := ctx.resolveValue(docs[ch.LogicalID].Properties).(map[string]any)
+		urlStr, _ := props["TemplateURL"].(string)
+		body, err := c.fetchTemplate(urlStr)
+		if err != nil {
+			continue
+		}
+		tmpl, err := parseTemplate(body)
+		if err != nil {
+			continue
+		}
+		var given []map[string]string
+		if ps, ok := props["Parameters"].(map[string]any); ok {
+			for k, v := range ps {
+				given = append(given, map[string]string{"ParameterKey": k, "ParameterValue": scalarString(v)})
+			}
+		}
+		params, err := resolveParams(tmpl, given, "CREATE", nil)
+		if err != nil {
+			params = map[string]string{}
+		}
+		suffix := strings.ToUpper(strings.ReplaceAll(newUUID(), "-", "")[:12])
+		name := fmt.Sprintf("%s-%s-%s", parent.st.name, ch.LogicalID, suffix)
+		nested := &stack{id: c.stackARN(parent.st.region, parent.st.account, name), name: name,
+			region: parent.st.region, account: parent.st.account, created: parent.created}
+		csName := fmt.Sprintf("%s-%s-%s", parent.name, ch.LogicalID, suffix)
+		cs := &changeSet{
+			id:   fmt.Sprintf("arn:aws:cloudformation:%s:%s:changeSet/%s/%s", nested.region, nested.account, csName, newUUID()),
+			name: csName, csType: "CREATE", st: nested, created: parent.created, readyAt: parent.readyAt,
+			tmpl: tmpl, params: params, capabilities: parent.capabilities, roleARN: parent.roleARN,
+			includeNested: true, deploymentMode: parent.deploymentMode, parent: parent, root: root,
+		}
+		cs.changes = diff(nested, tmpl, params)
+		annotate(nested, tmpl, params, cs.changes)
+		ch.Nested = cs
+		c.changeSets = append(c.changeSets, cs)
+		c.nestChangeSets(cs, root)
+	}
 }
 
 func mapsEqual(a, b map[string]string) bool {
@@ -491,6 +633,14 @@ func (c *CloudFormation) describeChangeSet(req *request) (any, error) {
 		Capabilities:        cs.capabilities,
 		Tags:                xmlTags(cs.tags),
 		IncludeNestedStacks: cs.includeNested,
+		DeploymentMode:      cs.deploymentMode,
+	}
+	driftAware := cs.deploymentMode == "REVERT_DRIFT"
+	if driftAware {
+		res.StackDriftStatus = "IN_SYNC" // the fake models no drift
+	}
+	if cs.parent != nil {
+		res.ParentChangeSetId, res.RootChangeSetId = cs.parent.id, cs.root.id
 	}
 	if res.Status != "CREATE_COMPLETE" {
 		return res, nil // changes are only known once the change set is complete
@@ -504,16 +654,62 @@ func (c *CloudFormation) describeChangeSet(req *request) (any, error) {
 		start = int(n)
 	}
 	end := min(start+c.opts.ChangesPageSize, len(cs.changes))
+	withValues := boolParam(req.form, "IncludePropertyValues")
 	for _, ch := range cs.changes[min(start, end):end] {
-		res.Changes = append(res.Changes, xmlChange{Type: "Resource", ResourceChange: xmlResourceChange{
-			Action: ch.Action, LogicalResourceId: ch.LogicalID, PhysicalResourceId: ch.PhysicalID,
-			ResourceType: ch.Type, Replacement: ch.Replacement, Scope: ch.Scope,
-		}})
+		res.Changes = append(res.Changes, xmlChange{Type: "Resource", ResourceChange: resourceChangeXML(ch, withValues, driftAware)})
 	}
 	if end < len(cs.changes) {
 		res.NextToken = encodeToken("changes", int64(end))
 	}
 	return res, nil
+}
+
+// resourceChangeXML renders one change. withValues is DescribeChangeSet's
+// IncludePropertyValues: one detail per changed value, with its path and
+// before and after values, and the contexts; without it, one detail per
+// changed property.
+func resourceChangeXML(ch change, withValues, driftAware bool) xmlResourceChange {
+	x := xmlResourceChange{
+		Action: ch.Action, LogicalResourceId: ch.LogicalID, PhysicalResourceId: ch.PhysicalID,
+		ResourceType: ch.Type, Replacement: ch.Replacement, Scope: ch.Scope, PolicyAction: ch.PolicyAction,
+	}
+	if ch.Nested != nil {
+		x.ChangeSetId = ch.Nested.id
+	}
+	if driftAware && ch.Action != "Add" {
+		x.ResourceDriftStatus = "IN_SYNC"
+	}
+	for _, p := range ch.Props {
+		detail := xmlResourceChangeDetail{Evaluation: "Static", ChangeSource: p.ChangeSource, CausingEntity: p.CausingEntity,
+			Target: xmlResourceTarget{Attribute: "Properties", Name: p.Name, RequiresRecreation: p.RequiresRecreation}}
+		if !withValues {
+			x.Details = append(x.Details, detail)
+			continue
+		}
+		for _, l := range p.Leaves {
+			d := detail
+			d.Target.Path, d.Target.AttributeChangeType = l.Path, l.ChangeType
+			if l.ChangeType != "Add" {
+				d.Target.BeforeValue = &l.BeforeValue
+			}
+			if l.ChangeType != "Remove" {
+				d.Target.AfterValue = &l.AfterValue
+			}
+			if driftAware {
+				d.Target.BeforeValueFrom, d.Target.AfterValueFrom = "PREVIOUS_DEPLOYMENT_STATE", "TEMPLATE"
+			}
+			x.Details = append(x.Details, d)
+		}
+	}
+	if withValues {
+		if ch.Before != nil {
+			x.BeforeContext = contextJSON(ch.Before)
+		}
+		if ch.After != nil {
+			x.AfterContext = contextJSON(ch.After)
+		}
+	}
+	return x
 }
 
 func (c *CloudFormation) executeChangeSet(req *request) (any, error) {
@@ -522,6 +718,17 @@ func (c *CloudFormation) executeChangeSet(req *request) (any, error) {
 		return nil, err
 	}
 	now := req.now
+	if cs.root != nil {
+		return nil, &apiError{Status: http.StatusBadRequest, Code: "InvalidChangeSetStatus",
+			Message: fmt.Sprintf("ChangeSet [%s] is a nested change set; execute its root change set [%s]", cs.id, cs.root.id)}
+	}
+	// AWS words the two refusals differently: a change set still being
+	// created (or FAILED) has the wrong status, an executed or obsolete one
+	// the wrong execution status.
+	if st := cs.status(now); st != "CREATE_COMPLETE" {
+		return nil, &apiError{Status: http.StatusBadRequest, Code: "InvalidChangeSetStatus",
+			Message: fmt.Sprintf("ChangeSet [%s] cannot be executed in its current status of [%s]", cs.id, st)}
+	}
 	if es := cs.executionStatus(now); es != "AVAILABLE" {
 		return nil, &apiError{Status: http.StatusBadRequest, Code: "InvalidChangeSetStatus",
 			Message: fmt.Sprintf("ChangeSet [%s] cannot be executed in its current execution status of [%s]", cs.id, es)}
@@ -555,7 +762,16 @@ func (c *CloudFormation) deleteChangeSet(req *request) (any, error) {
 		return nil, &apiError{Status: http.StatusBadRequest, Code: "InvalidChangeSetStatus",
 			Message: fmt.Sprintf("ChangeSet [%s] cannot be deleted in its current execution status of [%s]", cs.id, es)}
 	}
+	if cs.root != nil {
+		return nil, &apiError{Status: http.StatusBadRequest, Code: "InvalidChangeSetStatus",
+			Message: fmt.Sprintf("ChangeSet [%s] is a nested change set; delete its root change set [%s]", cs.id, cs.root.id)}
+	}
 	cs.deleted = true
+	for _, other := range c.changeSets {
+		if other.root == cs {
+			other.deleted = true
+		}
+	}
 	return emptyResult{}, nil
 }
 

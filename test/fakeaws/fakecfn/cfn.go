@@ -7,12 +7,12 @@
 // step time instead of sleeping. Every call is recorded for assertions.
 //
 // The handlers are plain [http.Handler]s: mount them on the fakeaws router,
-// which verifies SigV4 and passes the caller in [HeaderCallerARN], or serve
-// them directly with httptest, where every caller is [AnonymousCaller].
+// which verifies SigV4 and passes the caller in [fakecore.HeaderCallerARN],
+// or serve them directly with httptest, where every caller is
+// [AnonymousCaller]. Faults, the call log and the clock are [fakecore]'s.
 package fakecfn
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -23,19 +23,17 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
-// Header names set by the fakeaws router on requests it forwards.
-const (
-	HeaderCallerARN = "X-Fakeaws-Caller-Arn"
-	HeaderAccount   = "X-Fakeaws-Account"
-)
+// AnonymousCaller is the caller of requests that did not come through the
+// fakeaws router.
+const AnonymousCaller = "arn:aws:iam::" + fakecore.DefaultAccountID + ":user/anonymous"
 
-// Defaults used when [Options] or the request leaves them out.
-const (
-	AnonymousCaller  = "arn:aws:iam::123456789012:user/anonymous"
-	DefaultAccountID = "123456789012"
-	DefaultRegion    = "us-east-1"
+var (
+	_ http.Handler = (*CloudFormation)(nil)
+	_ http.Handler = (*S3)(nil)
 )
 
 // NoChangesReason is CloudFormation's exact StatusReason for an empty change set.
@@ -59,6 +57,18 @@ type Options struct {
 	ChangesPageSize int
 	// Script is the initial global script (see [CloudFormation.SetScript]).
 	Script Script
+	// Throttle, if its Rate or Burst is set, limits each account and region
+	// to a token bucket across all actions (see [CloudFormation.SetThrottle]).
+	Throttle Throttle
+	// MaxCalls bounds the call log (default [fakecore.DefaultMaxCalls]).
+	MaxCalls int
+}
+
+// Throttle is a token-bucket rate limit: Rate requests per second, up to
+// Burst at once.
+type Throttle struct {
+	Rate  float64
+	Burst int
 }
 
 // Script scripts timings and outcomes. It is read when an operation starts
@@ -120,44 +130,17 @@ func cloneMap[V any](m map[string]V) map[string]V {
 	return out
 }
 
-// Fault changes how the next matching calls are answered.
-type Fault struct {
-	// Times is how many of the next matching calls get the fault (0 means 1).
-	Times int
-	// Status defaults to 400, or 500 for codes like InternalFailure.
-	Status int
-	// Code and Message make the answer an AWS error. Without a Code the call
-	// is only delayed and then served normally.
-	Code    string
-	Message string
-	// Delay waits (in real time) before answering, or until the client gives up.
-	Delay time.Duration
-}
-
-// AnyAction makes a fault apply to whichever call comes next.
-const AnyAction = "*"
-
-// Call is one recorded request.
-type Call struct {
-	Action    string
-	Params    url.Values
-	CallerARN string
-	Account   string
-	Time      time.Time
-	// ErrorCode is the AWS error code the call was answered with, or "".
-	ErrorCode string
-}
-
-// Param returns the first value of a form parameter.
-func (c Call) Param(key string) string { return c.Params.Get(key) }
-
-// CloudFormation is the fake service; it is an [http.Handler].
+// CloudFormation is the fake service; it is an [http.Handler]. Its embedded
+// [fakecore.CallLog] records every call under service "cloudformation".
 type CloudFormation struct {
-	opts Options
+	*fakecore.CallLog
+
+	opts   Options
+	faults fakecore.Faults
 
 	mu          sync.Mutex
-	calls       []Call
-	faults      map[string][]*Fault
+	throttle    Throttle
+	buckets     map[[2]string]*fakecore.TokenBucket // by account and region
 	script      Script
 	stackScript map[string]Script
 	stacks      []*stack // creation order; deleted stacks stay, reachable by id
@@ -175,10 +158,10 @@ func NewCloudFormation(optFns ...func(*Options)) *CloudFormation {
 		o.Now = time.Now
 	}
 	if o.Region == "" {
-		o.Region = DefaultRegion
+		o.Region = fakecore.DefaultRegion
 	}
 	if o.AccountID == "" {
-		o.AccountID = DefaultAccountID
+		o.AccountID = fakecore.DefaultAccountID
 	}
 	if o.EventsPageSize <= 0 {
 		o.EventsPageSize = 100
@@ -187,11 +170,44 @@ func NewCloudFormation(optFns ...func(*Options)) *CloudFormation {
 		o.ChangesPageSize = 100
 	}
 	return &CloudFormation{
+		CallLog:     fakecore.NewCallLog(o.MaxCalls),
 		opts:        o,
-		faults:      map[string][]*Fault{},
+		throttle:    o.Throttle,
+		buckets:     map[[2]string]*fakecore.TokenBucket{},
 		script:      o.Script.clone(),
 		stackScript: map[string]Script{},
 	}
+}
+
+// SetThrottle limits every account and region (CloudFormation's quotas are
+// per account and region) to a token bucket of ratePerSecond requests with
+// burst, across all actions, refilled against Options.Now; calls over it get
+// 400 Throttling "Rate exceeded". A rate <= 0 with burst <= 0 turns it off.
+func (c *CloudFormation) SetThrottle(ratePerSecond float64, burst int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.throttle = Throttle{Rate: ratePerSecond, Burst: burst}
+	c.buckets = map[[2]string]*fakecore.TokenBucket{}
+}
+
+// throttled takes a token from the caller's bucket and reports whether there
+// was none.
+func (c *CloudFormation) throttled(account, region string) bool {
+	c.mu.Lock()
+	th := c.throttle
+	if th.Rate <= 0 && th.Burst <= 0 {
+		c.mu.Unlock()
+		return false
+	}
+	now := c.opts.Now()
+	key := [2]string{account, region}
+	b := c.buckets[key]
+	if b == nil {
+		b = fakecore.NewTokenBucket(th.Rate, th.Burst, now)
+		c.buckets[key] = b
+	}
+	c.mu.Unlock()
+	return !b.Take(now)
 }
 
 // SetScript replaces the global script, used by stacks without their own.
@@ -227,109 +243,21 @@ func (c *CloudFormation) scriptFor(stackName string) Script {
 	return c.script.clone()
 }
 
-// InjectFault queues f for the next calls of action (or [AnyAction]).
-func (c *CloudFormation) InjectFault(action string, f Fault) {
-	if f.Times <= 0 {
-		f.Times = 1
-	}
-	if f.Status == 0 {
-		f.Status = http.StatusBadRequest
-		if f.Code == "InternalFailure" || f.Code == "ServiceUnavailable" || f.Code == "InternalError" {
-			f.Status = http.StatusInternalServerError
-		}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.faults[action] = append(c.faults[action], &f)
+// InjectFault queues f for the next calls of action (or [fakecore.AnyAction]).
+func (c *CloudFormation) InjectFault(action string, f fakecore.Fault) {
+	c.faults.Inject(action, f)
 }
 
 // Throttle answers the next times calls of action with 400 Throttling "Rate exceeded".
 func (c *CloudFormation) Throttle(action string, times int) {
-	c.InjectFault(action, Fault{Times: times, Status: http.StatusBadRequest, Code: "Throttling", Message: "Rate exceeded"})
+	c.InjectFault(action, fakecore.Fault{Times: times, Code: "Throttling"})
 }
 
 // ClearFaults drops every queued fault.
-func (c *CloudFormation) ClearFaults() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.faults = map[string][]*Fault{}
-}
-
-func (c *CloudFormation) nextFault(action string) *Fault {
-	for _, key := range []string{action, AnyAction} {
-		q := c.faults[key]
-		if len(q) == 0 {
-			continue
-		}
-		f := *q[0]
-		q[0].Times--
-		if q[0].Times <= 0 {
-			c.faults[key] = q[1:]
-		}
-		return &f
-	}
-	return nil
-}
-
-// Calls returns every recorded call, oldest first.
-func (c *CloudFormation) Calls() []Call {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]Call, len(c.calls))
-	for i, call := range c.calls {
-		out[i] = call
-		out[i].Params = cloneValues(call.Params)
-	}
-	return out
-}
-
-// CallsTo returns the recorded calls of one action, oldest first.
-func (c *CloudFormation) CallsTo(action string) []Call {
-	var out []Call
-	for _, call := range c.Calls() {
-		if call.Action == action {
-			out = append(out, call)
-		}
-	}
-	return out
-}
-
-// CallCount counts the recorded calls of action (all calls for "").
-func (c *CloudFormation) CallCount(action string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, call := range c.calls {
-		if action == "" || call.Action == action {
-			n++
-		}
-	}
-	return n
-}
-
-// ResetCalls forgets the recorded calls.
-func (c *CloudFormation) ResetCalls() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.calls = nil
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
-	return out
-}
+func (c *CloudFormation) ClearFaults() { c.faults.Clear() }
 
 // apiError is an AWS error answer.
-type apiError struct {
-	Status  int
-	Code    string
-	Message string
-}
-
-func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+type apiError = fakecore.APIError
 
 func validationError(format string, args ...any) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Code: "ValidationError", Message: fmt.Sprintf(format, args...)}
@@ -348,11 +276,11 @@ var scopeRegion = regexp.MustCompile(`Credential=[^/]+/\d{8}/([^/]+)/`)
 
 // callerOf reads the router's headers, falling back to the anonymous caller.
 func (c *CloudFormation) callerOf(r *http.Request) (arn, account, region string) {
-	arn = r.Header.Get(HeaderCallerARN)
+	arn = r.Header.Get(fakecore.HeaderCallerARN)
 	if arn == "" {
 		arn = AnonymousCaller
 	}
-	account = r.Header.Get(HeaderAccount)
+	account = r.Header.Get(fakecore.HeaderAccount)
 	if account == "" {
 		if parts := strings.Split(arn, ":"); len(parts) > 4 && parts[4] != "" {
 			account = parts[4]
@@ -369,29 +297,23 @@ func (c *CloudFormation) callerOf(r *http.Request) (arn, account, region string)
 
 // ServeHTTP answers one query-protocol call.
 func (c *CloudFormation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rw := &fakecore.StatusRecorder{ResponseWriter: w}
 	if err := r.ParseForm(); err != nil {
-		writeError(w, &apiError{Status: http.StatusBadRequest, Code: "MalformedQueryString", Message: err.Error()})
+		writeError(rw, &apiError{Status: http.StatusBadRequest, Code: "MalformedQueryString", Message: err.Error()})
 		return
 	}
 	action := r.Form.Get("Action")
 	caller, account, region := c.callerOf(r)
+	rec := c.Record(fakecore.Call{Service: "cloudformation", Action: action, Method: r.Method, Params: r.Form,
+		CallerARN: caller, Account: account, Time: c.opts.Now()})
+	defer func() { rec.Finish(rw.Status, rw.ErrorCode) }()
 
-	c.mu.Lock()
-	idx := len(c.calls)
-	c.calls = append(c.calls, Call{Action: action, Params: cloneValues(r.Form), CallerARN: caller, Account: account, Time: c.opts.Now()})
-	fault := c.nextFault(action)
-	c.mu.Unlock()
-
-	if fault != nil {
-		if fault.Delay > 0 && !sleepCtx(r.Context(), fault.Delay) {
-			c.setCallError(idx, "RequestCanceled")
-			return
-		}
-		if fault.Code != "" {
-			c.setCallError(idx, fault.Code)
-			writeError(w, &apiError{Status: fault.Status, Code: fault.Code, Message: fault.Message})
-			return
-		}
+	if f, ok := c.faults.Next(action); ok && f.Serve(rw, r, nil, writeError) {
+		return
+	}
+	if c.throttled(account, region) {
+		writeError(rw, fakecore.ThrottlingError())
+		return
 	}
 
 	c.mu.Lock()
@@ -405,28 +327,10 @@ func (c *CloudFormation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !errors.As(err, &apiErr) {
 			apiErr = &apiError{Status: http.StatusInternalServerError, Code: "InternalFailure", Message: err.Error()}
 		}
-		c.setCallError(idx, apiErr.Code)
-		writeError(w, apiErr)
+		writeError(rw, apiErr)
 		return
 	}
-	writeResult(w, action, result)
-}
-
-func (c *CloudFormation) setCallError(idx int, code string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.calls[idx].ErrorCode = code
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	writeResult(rw, action, result)
 }
 
 // dispatch runs one action with c.mu held.

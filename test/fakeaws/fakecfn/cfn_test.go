@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -56,7 +58,7 @@ const roleARN = "arn:aws:iam::123456789012:role/cfn"
 type env struct {
 	fake   *CloudFormation
 	s3     *S3
-	clock  *Clock
+	clock  *fakecore.Clock
 	cfn    *cloudformation.Client
 	s3URL  string
 	s3HTTP *http.Client
@@ -65,7 +67,7 @@ type env struct {
 // newEnv serves a fake CloudFormation and S3 on 127.0.0.1 with a manual clock.
 func newEnv(t *testing.T, optFns ...func(*Options)) *env {
 	t.Helper()
-	clock := NewClock(t0)
+	clock := fakecore.NewClock(t0)
 	store := NewS3(func(o *S3Options) { o.Now = clock.Now })
 	fake := NewCloudFormation(append([]func(*Options){func(o *Options) {
 		o.Now = clock.Now
@@ -285,11 +287,11 @@ func TestCreateStackThroughChangeSet(t *testing.T) {
 		}
 	}
 
-	calls := e.fake.CallsTo("CreateChangeSet")
+	calls := e.fake.CallsTo("cloudformation", "CreateChangeSet")
 	if len(calls) != 1 || calls[0].Param("RoleARN") != roleARN || calls[0].CallerARN != AnonymousCaller {
 		t.Errorf("CreateChangeSet calls = %+v, want one with RoleARN and the anonymous caller", calls)
 	}
-	if got := e.fake.CallsTo("ExecuteChangeSet")[0].Param("DisableRollback"); got != "false" {
+	if got := e.fake.CallsTo("cloudformation", "ExecuteChangeSet")[0].Param("DisableRollback"); got != "false" {
 		t.Errorf("ExecuteChangeSet DisableRollback = %q, want false", got)
 	}
 }
@@ -328,7 +330,7 @@ func TestUpdateWithUsePreviousValue(t *testing.T) {
 	if got := statuses(e.allEvents(t, "app")); !strings.Contains(strings.Join(got, ","), "app UPDATE_IN_PROGRESS,Queue UPDATE_IN_PROGRESS,Queue UPDATE_COMPLETE,app UPDATE_COMPLETE_CLEANUP_IN_PROGRESS,app UPDATE_COMPLETE") {
 		t.Errorf("events = %v, want an update sequence", got)
 	}
-	call := e.fake.CallsTo("CreateChangeSet")[0]
+	call := e.fake.CallsTo("cloudformation", "CreateChangeSet")[0]
 	if call.Param("Parameters.member.1.UsePreviousValue") != "true" || call.Param("Parameters.member.1.ParameterKey") != "Env" {
 		t.Errorf("recorded parameters = %v", call.Params)
 	}
@@ -504,8 +506,8 @@ func TestCreateChangeSetValidation(t *testing.T) {
 			if diff := cmp.Diff([]string{tc.wantCode, tc.wantMsg}, []string{code, msg}); diff != "" {
 				t.Errorf("error (-want +got):\n%s", diff)
 			}
-			if e.fake.CallsTo("CreateChangeSet")[1].ErrorCode != tc.wantCode {
-				t.Errorf("recorded error code = %q, want %q", e.fake.CallsTo("CreateChangeSet")[1].ErrorCode, tc.wantCode)
+			if e.fake.CallsTo("cloudformation", "CreateChangeSet")[1].ErrorCode != tc.wantCode {
+				t.Errorf("recorded error code = %q, want %q", e.fake.CallsTo("cloudformation", "CreateChangeSet")[1].ErrorCode, tc.wantCode)
 			}
 		})
 	}
@@ -522,7 +524,7 @@ func TestCreateStackAndUpdateStackAreRefusedButRecorded(t *testing.T) {
 	if code, _ := apiCode(err); code != "ValidationError" {
 		t.Errorf("UpdateStack: %v, want ValidationError", err)
 	}
-	if e.fake.CallCount("CreateStack") != 1 || e.fake.CallCount("UpdateStack") != 1 {
+	if e.fake.Count("cloudformation", "CreateStack") != 1 || e.fake.Count("cloudformation", "UpdateStack") != 1 {
 		t.Errorf("calls = %+v, want one CreateStack and one UpdateStack recorded", e.fake.Calls())
 	}
 }
@@ -554,7 +556,7 @@ func TestThrottling(t *testing.T) {
 			} else if err != nil {
 				t.Errorf("DescribeStacks: %v", err)
 			}
-			if got := e.fake.CallCount("DescribeStacks"); got != tc.wantCalls {
+			if got := e.fake.Count("cloudformation", "DescribeStacks"); got != tc.wantCalls {
 				t.Errorf("DescribeStacks calls = %d, want %d", got, tc.wantCalls)
 			}
 			throttled := 0
@@ -573,13 +575,13 @@ func TestThrottling(t *testing.T) {
 func TestGenericFault(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.fake.InjectFault(AnyAction, Fault{Times: 5, Code: "InternalFailure", Message: "oops", Delay: time.Millisecond})
+	e.fake.InjectFault(fakecore.AnyAction, fakecore.Fault{Times: 5, Code: "InternalFailure", Message: "oops", Delay: time.Millisecond})
 	_, err := e.cfn.ListChangeSets(context.Background(), &cloudformation.ListChangeSetsInput{StackName: aws.String("x")})
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "InternalFailure" || ae.ErrorMessage() != "oops" {
 		t.Errorf("error = %v, want InternalFailure: oops", err)
 	}
-	if got := e.fake.CallCount("ListChangeSets"); got != 3 {
+	if got := e.fake.Count("cloudformation", "ListChangeSets"); got != 3 {
 		t.Errorf("calls = %d, want 3 (the SDK retries 5xx)", got)
 	}
 	e.fake.ClearFaults()

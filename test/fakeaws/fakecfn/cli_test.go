@@ -101,7 +101,7 @@ func TestRealCLIDeploy(t *testing.T) {
 	if !strings.Contains(out, "Successfully created/updated stack - s") {
 		t.Errorf("create output:\n%s", out)
 	}
-	calls := fake.CallsTo("CreateChangeSet")
+	calls := fake.CallsTo("cloudformation", "CreateChangeSet")
 	if len(calls) != 1 || calls[0].Param("RoleARN") != roleARN || calls[0].Param("ChangeSetType") != "CREATE" {
 		t.Errorf("CreateChangeSet calls = %+v", calls)
 	}
@@ -142,7 +142,7 @@ func TestRealCLIDeploy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("update deploy: %v\n%s", err, out)
 	}
-	update := fake.CallsTo("CreateChangeSet")
+	update := fake.CallsTo("cloudformation", "CreateChangeSet")
 	actions()
 	if len(update) != 1 {
 		t.Fatalf("update CreateChangeSet calls = %d, want 1", len(update))

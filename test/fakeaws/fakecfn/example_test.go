@@ -12,11 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecfn"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 // A stack created through a change set, with scripted timing on a manual clock.
 func Example() {
-	clock := fakecfn.NewClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := fakecore.NewClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	fake := fakecfn.NewCloudFormation(func(o *fakecfn.Options) {
 		o.Now = clock.Now
 		o.Script = fakecfn.Script{StackOperationDelay: 20 * time.Second}
@@ -40,7 +41,7 @@ func Example() {
 
 	out, _ := client.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("app")})
 	fmt.Println(out.Stacks[0].StackStatus)
-	fmt.Println(fake.CallsTo("CreateChangeSet")[0].Param("RoleARN"))
+	fmt.Println(fake.CallsTo("cloudformation", "CreateChangeSet")[0].Param("RoleARN"))
 	fmt.Println(fake.TerminalAt("app").Format(time.RFC3339))
 	// Output:
 	// CREATE_COMPLETE

@@ -2,33 +2,8 @@ package fakecfn
 
 import (
 	"fmt"
-	"sync"
 	"time"
 )
-
-// Clock is a manual clock for [Options.Now]; it is safe for concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock returns a clock stopped at t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d and returns the new time.
-func (c *Clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
 
 // StackSeed describes a stack to pre-create with [CloudFormation.PutStack].
 type StackSeed struct {
@@ -244,6 +219,12 @@ type ChangeSetInfo struct {
 	ID, Name, Type, StackName, Status, StatusReason, ExecutionStatus string
 	RoleARN                                                          string
 	Deleted                                                          bool
+	// IncludeNestedStacks, DeploymentMode and ClientToken are as created.
+	IncludeNestedStacks bool
+	DeploymentMode      string
+	ClientToken         string
+	// ParentID and RootID are set for nested change sets.
+	ParentID, RootID string
 }
 
 // ChangeSets returns every change set ever created, oldest first.
@@ -254,9 +235,14 @@ func (c *CloudFormation) ChangeSets() []ChangeSetInfo {
 	c.advance(now)
 	var out []ChangeSetInfo
 	for _, cs := range c.changeSets {
-		out = append(out, ChangeSetInfo{ID: cs.id, Name: cs.name, Type: cs.csType, StackName: cs.st.name,
+		info := ChangeSetInfo{ID: cs.id, Name: cs.name, Type: cs.csType, StackName: cs.st.name,
 			Status: cs.status(now), StatusReason: cs.statusReason(now), ExecutionStatus: cs.executionStatus(now),
-			RoleARN: cs.roleARN, Deleted: cs.deleted})
+			RoleARN: cs.roleARN, Deleted: cs.deleted, IncludeNestedStacks: cs.includeNested,
+			DeploymentMode: cs.deploymentMode, ClientToken: cs.clientToken}
+		if cs.parent != nil {
+			info.ParentID, info.RootID = cs.parent.id, cs.root.id
+		}
+		out = append(out, info)
 	}
 	return out
 }

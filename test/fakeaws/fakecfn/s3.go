@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -21,22 +20,36 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 // S3Options configure an [S3] fake.
 type S3Options struct {
-	// Now stamps objects and recorded puts. Default time.Now.
+	// Now stamps objects and recorded calls. Default time.Now.
 	Now func() time.Time
+	// AccountID owns buckets that neither [S3.SetBucketOwner] nor a first
+	// caller through the fakeaws router (whose account then owns it) gave an
+	// owner. Default [fakecore.DefaultAccountID].
+	AccountID string
+	// MaxCalls bounds the call log (default [fakecore.DefaultMaxCalls]).
+	MaxCalls int
 }
 
 // S3 is an in-memory fake of S3's PutObject, GetObject and HeadObject, enough
 // to upload a template and hand CloudFormation its TemplateURL. Buckets spring
-// into existence on first use. It is an [http.Handler].
+// into existence on first use. It is an [http.Handler]; its embedded
+// [fakecore.CallLog] records every call under service "s3" with the actions
+// PutObject, GetObject, HeadObject, CreateBucket and HeadBucket and the
+// parameters Bucket, Key, ContentType, Size and Chunked.
 type S3 struct {
+	*fakecore.CallLog
+
 	opts    S3Options
+	faults  fakecore.Faults
 	mu      sync.Mutex
 	objects map[string]s3Object // "bucket/key"
-	puts    []S3Put
+	owners  map[string]string   // bucket -> owning account
 }
 
 type s3Object struct {
@@ -66,8 +79,45 @@ func NewS3(optFns ...func(*S3Options)) *S3 {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &S3{opts: o, objects: map[string]s3Object{}}
+	if o.AccountID == "" {
+		o.AccountID = fakecore.DefaultAccountID
+	}
+	return &S3{CallLog: fakecore.NewCallLog(o.MaxCalls), opts: o, objects: map[string]s3Object{}, owners: map[string]string{}}
 }
+
+// SetBucketOwner makes account the owner of bucket, for PutObject's
+// x-amz-expected-bucket-owner check.
+func (s *S3) SetBucketOwner(bucket, account string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.owners[bucket] = account
+}
+
+// claimBucket gives a bucket without an owner to account, when known:
+// buckets spring into existence in the account of their first user.
+func (s *S3) claimBucket(bucket, account string) {
+	if account == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.owners[bucket]; !ok {
+		s.owners[bucket] = account
+	}
+}
+
+func (s *S3) bucketOwner(bucket string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o, ok := s.owners[bucket]; ok {
+		return o
+	}
+	return s.opts.AccountID
+}
+
+// InjectFault queues f for the next calls of action (PutObject, GetObject,
+// HeadObject or [fakecore.AnyAction]).
+func (s *S3) InjectFault(action string, f fakecore.Fault) { s.faults.Inject(action, f) }
 
 // PutObject stores data directly, for seeding.
 func (s *S3) PutObject(bucket, key string, data []byte) {
@@ -84,11 +134,20 @@ func (s *S3) Object(bucket, key string) ([]byte, bool) {
 	return bytes.Clone(o.data), ok
 }
 
-// Puts returns the recorded PutObject calls, oldest first.
+// Puts returns the successful PutObject calls still in the call log, oldest
+// first, typed.
 func (s *S3) Puts() []S3Put {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]S3Put(nil), s.puts...)
+	var out []S3Put
+	for _, c := range s.CallsTo("s3", "PutObject") {
+		if c.Status != http.StatusOK {
+			continue
+		}
+		size, _ := strconv.Atoi(c.Param("Size"))
+		chunked, _ := strconv.ParseBool(c.Param("Chunked"))
+		out = append(out, S3Put{Bucket: c.Param("Bucket"), Key: c.Param("Key"), Size: size,
+			ContentType: c.Param("ContentType"), CallerARN: c.CallerARN, Chunked: chunked, Time: c.Time})
+	}
+	return out
 }
 
 // splitS3 finds bucket and key in virtual-hosted (BUCKET.s3[.-]REGION.amazonaws.com,
@@ -111,22 +170,8 @@ func splitS3(host, path string) (bucket, key string) {
 	return bucket, key
 }
 
-type s3Error struct {
-	XMLName   xml.Name `xml:"Error"`
-	Code      string
-	Message   string
-	Key       string `xml:",omitempty"`
-	RequestId string
-}
-
 func writeS3Error(w http.ResponseWriter, r *http.Request, status int, code, msg, key string) {
-	w.Header().Set("Content-Type", "application/xml")
-	w.WriteHeader(status)
-	if r.Method == http.MethodHead {
-		return
-	}
-	body, _ := xml.Marshal(s3Error{Code: code, Message: msg, Key: key, RequestId: newUUID()})
-	_, _ = w.Write(append([]byte(xml.Header), body...))
+	fakecore.WriteRESTError(w, r, &fakecore.APIError{Status: status, Code: code, Message: msg}, key, newUUID())
 }
 
 // ServeHTTP answers PutObject, GetObject, HeadObject and CreateBucket.
@@ -137,6 +182,20 @@ func (s *S3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		path = r.URL.Path
 	}
 	bucket, key := splitS3(r.Host, path)
+	caller := r.Header.Get(fakecore.HeaderCallerARN)
+	if caller == "" {
+		caller = AnonymousCaller
+	}
+	rw := &fakecore.StatusRecorder{ResponseWriter: w}
+	w = rw
+	rec := s.Record(fakecore.Call{Service: "s3", Action: s3Action(r.Method, key), Method: r.Method, CallerARN: caller,
+		Account: r.Header.Get(fakecore.HeaderAccount), Time: s.opts.Now(),
+		Params: url.Values{"Bucket": {bucket}, "Key": {key}, "ContentType": {r.Header.Get("Content-Type")}}})
+	defer func() { rec.Finish(rw.Status, rw.ErrorCode) }()
+	if f, ok := s.faults.Next(s3Action(r.Method, key)); ok &&
+		f.Serve(w, r, nil, func(w http.ResponseWriter, e *fakecore.APIError) { fakecore.WriteRESTError(w, r, e, key, newUUID()) }) {
+		return
+	}
 	if bucket == "" {
 		writeS3Error(w, r, http.StatusNotImplemented, "NotImplemented", "fakecfn: bucket listing is not supported", "")
 		return
@@ -151,7 +210,7 @@ func (s *S3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case http.MethodPut:
-		s.put(w, r, bucket, key)
+		s.put(w, r, bucket, key, rec)
 	case http.MethodGet, http.MethodHead:
 		s.get(w, r, bucket, key)
 	default:
@@ -159,7 +218,30 @@ func (s *S3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *S3) put(w http.ResponseWriter, r *http.Request, bucket, key string) {
+// s3Action names the call for the log and for faults.
+func s3Action(method, key string) string {
+	switch {
+	case key == "" && method == http.MethodPut:
+		return "CreateBucket"
+	case key == "" && method == http.MethodHead:
+		return "HeadBucket"
+	case method == http.MethodPut:
+		return "PutObject"
+	case method == http.MethodGet:
+		return "GetObject"
+	case method == http.MethodHead:
+		return "HeadObject"
+	}
+	return method
+}
+
+func (s *S3) put(w http.ResponseWriter, r *http.Request, bucket, key string, rec *fakecore.Entry) {
+	s.claimBucket(bucket, r.Header.Get(fakecore.HeaderAccount))
+	// S3 checks the owner before it reads the body.
+	if want := r.Header.Get("X-Amz-Expected-Bucket-Owner"); want != "" && want != s.bucketOwner(bucket) {
+		writeS3Error(w, r, http.StatusForbidden, "AccessDenied", "Access Denied", "")
+		return
+	}
 	if r.Header.Get("X-Amz-Copy-Source") != "" {
 		writeS3Error(w, r, http.StatusNotImplemented, "NotImplemented", "fakecfn: CopyObject is not supported", key)
 		return
@@ -190,17 +272,11 @@ func (s *S3) put(w http.ResponseWriter, r *http.Request, bucket, key string) {
 		writeS3Error(w, r, http.StatusBadRequest, "BadDigest", err.Error(), key)
 		return
 	}
-	caller := r.Header.Get(HeaderCallerARN)
-	if caller == "" {
-		caller = AnonymousCaller
-	}
 	sum := md5.Sum(data)
 	etag := `"` + hex.EncodeToString(sum[:]) + `"`
+	rec.SetParams("Size", strconv.Itoa(len(data)), "Chunked", strconv.FormatBool(chunked))
 	s.mu.Lock()
-	now := s.opts.Now()
-	s.objects[bucket+"/"+key] = s3Object{data: data, contentType: r.Header.Get("Content-Type"), modified: now}
-	s.puts = append(s.puts, S3Put{Bucket: bucket, Key: key, Size: len(data), ContentType: r.Header.Get("Content-Type"),
-		CallerARN: caller, Chunked: chunked, Time: now})
+	s.objects[bucket+"/"+key] = s3Object{data: data, contentType: r.Header.Get("Content-Type"), modified: s.opts.Now()}
 	s.mu.Unlock()
 	w.Header().Set("ETag", etag)
 	w.Header().Set("x-amz-request-id", newUUID())

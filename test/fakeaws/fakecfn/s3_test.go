@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,13 +14,17 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 func (e *env) s3Client() *s3.Client {
@@ -113,7 +118,7 @@ func TestS3VirtualHostedChunkedPut(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPut, "http://bucket-1.s3.us-east-1.amazonaws.com/dir/key%20with%20space.txt", strings.NewReader(body))
 	req.Header.Set("Content-Encoding", "aws-chunked")
 	req.Header.Set("X-Amz-Decoded-Content-Length", "20")
-	req.Header.Set(HeaderCallerARN, "arn:aws:sts::123456789012:assumed-role/deploy/s")
+	req.Header.Set(fakecore.HeaderCallerARN, "arn:aws:sts::123456789012:assumed-role/deploy/s")
 	rec := httptest.NewRecorder()
 	store.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
@@ -187,7 +192,7 @@ func TestWireFormat(t *testing.T) {
 	code, body = post(url.Values{
 		"Action": {"CreateChangeSet"}, "Version": {"2010-05-15"}, "StackName": {"s"}, "ChangeSetName": {"c"},
 		"ChangeSetType": {"CREATE"}, "TemplateBody": {`{"Resources":{"T":{"Type":"AWS::SNS::Topic"}}}`},
-	}, map[string]string{HeaderCallerARN: caller, HeaderAccount: "210987654321"})
+	}, map[string]string{fakecore.HeaderCallerARN: caller, fakecore.HeaderAccount: "210987654321"})
 	if code != http.StatusOK || !strings.HasPrefix(body, `<CreateChangeSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><CreateChangeSetResult><Id>arn:aws:cloudformation:us-east-1:210987654321:changeSet/c/`) {
 		t.Errorf("CreateChangeSet: %d %s", code, body)
 	}
@@ -210,4 +215,60 @@ func TestWireFormat(t *testing.T) {
 func sha256B64(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+func TestS3ExpectedBucketOwner(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.s3.SetBucketOwner("theirs", "210987654321")
+	ctx := context.Background()
+	tests := []struct {
+		name, bucket, owner string
+		wantCode            string
+	}{
+		{name: "no_expectation", bucket: "theirs"},
+		{name: "default_owner_matches", bucket: "ours", owner: fakecore.DefaultAccountID},
+		{name: "configured_owner_matches", bucket: "theirs", owner: "210987654321"},
+		{name: "default_owner_differs", bucket: "ours", owner: "210987654321", wantCode: "AccessDenied"},
+		{name: "configured_owner_differs", bucket: "theirs", owner: fakecore.DefaultAccountID, wantCode: "AccessDenied"},
+	}
+	for _, tc := range tests {
+		in := &s3.PutObjectInput{Bucket: aws.String(tc.bucket), Key: aws.String(tc.name), Body: strings.NewReader("x")}
+		if tc.owner != "" {
+			in.ExpectedBucketOwner = aws.String(tc.owner)
+		}
+		_, err := e.s3Client().PutObject(ctx, in)
+		var ae smithy.APIError
+		var re *awshttp.ResponseError
+		switch {
+		case tc.wantCode == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.wantCode != "" && (!errors.As(err, &ae) || ae.ErrorCode() != tc.wantCode || !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden):
+			t.Errorf("%s: %v, want 403 %s", tc.name, err, tc.wantCode)
+		}
+		if _, stored := e.s3.Object(tc.bucket, tc.name); stored != (tc.wantCode == "") {
+			t.Errorf("%s: stored = %v", tc.name, stored)
+		}
+	}
+	puts := e.s3.CallsTo("s3", "PutObject")
+	if len(puts) != len(tests) || puts[3].ErrorCode != "AccessDenied" || puts[3].Status != http.StatusForbidden {
+		t.Errorf("recorded puts = %+v", puts)
+	}
+}
+
+func TestS3FirstCallerOwnsTheBucket(t *testing.T) {
+	t.Parallel()
+	store := NewS3()
+	put := func(account, expected string) int {
+		req := httptest.NewRequest(http.MethodPut, "http://127.0.0.1/claimed/k", strings.NewReader("x"))
+		req.Header.Set(fakecore.HeaderAccount, account)
+		req.Header.Set("X-Amz-Expected-Bucket-Owner", expected)
+		rec := httptest.NewRecorder()
+		store.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	got := []int{put("210987654321", "210987654321"), put(fakecore.DefaultAccountID, "210987654321"), put(fakecore.DefaultAccountID, fakecore.DefaultAccountID)}
+	if diff := cmp.Diff([]int{200, 200, 403}, got); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
 }

@@ -66,16 +66,31 @@ type changeSet struct {
 	capabilities                  []string
 	execStatus                    string // set once executed
 	includeNested                 bool
+	deploymentMode                string
+	clientToken                   string
+	parent, root                  *changeSet // set for nested change sets
 	deleted                       bool
 }
 
 type change struct {
 	Action, LogicalID, PhysicalID, Type, Replacement string
 	Scope                                            []string
+	// PolicyAction is what happens to the physical resource (Delete, Retain,
+	// ReplaceAndDelete, ...), for removals and replacements.
+	PolicyAction string
+	// Props are the changed properties of a Modify.
+	Props []propertyChange
+	// Before and After are the resolved properties, for the contexts.
+	Before, After map[string]any
+	// Nested is the nested change set of an AWS::CloudFormation::Stack.
+	Nested *changeSet
 }
 
 // status computes the change set's Status lazily from the clock.
 func (cs *changeSet) status(now time.Time) string {
+	if cs.root != nil {
+		return cs.root.status(now)
+	}
 	if cs.stuck {
 		return "CREATE_PENDING"
 	}
@@ -92,6 +107,9 @@ func (cs *changeSet) status(now time.Time) string {
 }
 
 func (cs *changeSet) statusReason(now time.Time) string {
+	if cs.root != nil {
+		return cs.root.statusReason(now)
+	}
 	if cs.status(now) == "FAILED" {
 		return cs.failReason
 	}
@@ -99,6 +117,9 @@ func (cs *changeSet) statusReason(now time.Time) string {
 }
 
 func (cs *changeSet) executionStatus(now time.Time) string {
+	if cs.root != nil {
+		return cs.root.executionStatus(now)
+	}
 	if cs.execStatus != "" {
 		return cs.execStatus
 	}

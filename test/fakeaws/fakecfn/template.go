@@ -3,11 +3,13 @@ package fakecfn
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/cfnyaml"
 )
 
 // template is the part of a CloudFormation template the fake understands.
@@ -33,7 +35,8 @@ type templateParam struct {
 type templateResource struct {
 	ID   string
 	Type string
-	// Raw is the resource's source text; two resources differ when it does.
+	// Raw is the resource in compact JSON (YAML converted), so a change of
+	// format, layout or comments is no change; two resources differ when it does.
 	Raw string
 }
 
@@ -114,15 +117,15 @@ func (t *template) requiredCapabilities() (caps []string, reason string) {
 
 // parseTemplate reads a JSON or YAML template. Errors carry CloudFormation's wording.
 func parseTemplate(body string) (*template, error) {
-	var (
-		t   *template
-		err error
-	)
+	sections := yamlTop
 	if strings.HasPrefix(strings.TrimSpace(body), "{") {
-		t, err = parseJSONTemplate(body)
-	} else {
-		t, err = parseYAMLTemplate(body)
+		sections = jsonTop
 	}
+	top, err := sections(body)
+	if err != nil {
+		return nil, err
+	}
+	t, err := fromSections(body, top)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +180,8 @@ func jsonScalar(raw json.RawMessage) string {
 	return string(bytes.TrimSpace(raw))
 }
 
-func parseJSONTemplate(body string) (*template, error) {
+// jsonTop returns the top-level sections of a JSON template.
+func jsonTop(body string) (map[string]json.RawMessage, error) {
 	if !json.Valid([]byte(body)) {
 		var v any
 		err := json.Unmarshal([]byte(body), &v)
@@ -187,7 +191,14 @@ func parseJSONTemplate(body string) (*template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("Template format error: JSON not well-formed. (%v)", err)
 	}
+	return top, nil
+}
+
+// fromSections reads the sections of a template in its JSON form; YAML
+// templates arrive here converted.
+func fromSections(body string, top map[string]json.RawMessage) (*template, error) {
 	t := &template{Body: body}
+	var err error
 	if d, ok := top["Description"]; ok {
 		t.Description = jsonScalar(d)
 	}
@@ -319,366 +330,31 @@ func (e valueExpr) fallback() string {
 	return e.Text
 }
 
-// ---- YAML (a small extractor, not a YAML parser) ----
+// ---- YAML ----
 
-type yline struct {
-	indent int
-	text   string
-	num    int
-}
-
-type yentry struct {
-	key      string
-	value    string
-	children []yline
-}
-
-// yamlLines drops blank lines, comments and document markers.
-func yamlLines(body string) ([]yline, error) {
-	var out []yline
-	for i, raw := range strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n") {
-		trimmed := strings.TrimLeft(raw, " ")
-		if strings.HasPrefix(trimmed, "\t") {
-			return nil, fmt.Errorf("Template format error: YAML not well-formed. (line %d, column %d)", i+1, len(raw)-len(trimmed)+1)
-		}
-		text := strings.TrimRight(stripComment(trimmed), " \t")
-		if text == "" || text == "---" || text == "..." {
-			continue
-		}
-		out = append(out, yline{indent: len(raw) - len(trimmed), text: text, num: i + 1})
-	}
-	return out, nil
-}
-
-// stripComment removes a " #" comment that is outside quotes.
-func stripComment(s string) string {
-	if strings.HasPrefix(s, "#") {
-		return ""
-	}
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote == '\'' && c == '\'' && i+1 < len(s) && s[i+1] == '\'':
-			i++ // '' is an escaped quote inside '...'
-		case quote == '"' && c == '\\':
-			i++ // skip the escaped character
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			if i == 0 || s[i-1] == ' ' || s[i-1] == '[' || s[i-1] == '{' || s[i-1] == ',' || s[i-1] == ':' {
-				quote = c
-			}
-		case c == '#' && i > 0 && (s[i-1] == ' ' || s[i-1] == '\t'):
-			return s[:i]
-		}
-	}
-	return s
-}
-
-// splitKey splits "key: value" outside quotes; ok is false for non-mapping lines.
-func splitKey(s string) (key, value string, ok bool) {
-	if strings.HasPrefix(s, "- ") || s == "-" {
-		return "", "", false
-	}
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case (c == '"' || c == '\'') && i == 0:
-			quote = c
-		case c == ':' && (i == len(s)-1 || s[i+1] == ' '):
-			return unquote(s[:i]), strings.TrimSpace(s[i+1:]), true
-		}
-	}
-	return "", "", false
-}
-
-// yamlEntries groups a block's lines into the mappings at its first indent.
-func yamlEntries(lines []yline) []yentry {
-	if len(lines) == 0 {
-		return nil
-	}
-	base := lines[0].indent
-	var out []yentry
-	for i := 0; i < len(lines); i++ {
-		l := lines[i]
-		if l.indent != base {
-			continue
-		}
-		j := i + 1
-		for j < len(lines) && lines[j].indent > base {
-			j++
-		}
-		if k, v, ok := splitKey(l.text); ok {
-			out = append(out, yentry{key: k, value: v, children: lines[i+1 : j]})
-		}
-		i = j - 1
-	}
-	return out
-}
-
-// yamlList reads a flow list "[a, b]" or block list children "- a".
-func yamlList(value string, children []yline) []string {
-	if strings.HasPrefix(value, "[") {
-		return flowItems(strings.TrimSuffix(strings.TrimPrefix(value, "["), "]"))
-	}
-	var out []string
-	for _, c := range children {
-		if c.indent == children[0].indent && strings.HasPrefix(c.text, "-") {
-			out = append(out, unquote(strings.TrimSpace(strings.TrimPrefix(c.text, "-"))))
-		}
-	}
-	return out
-}
-
-// flowItems splits "a, 'b, c', d" at top-level commas.
-func flowItems(s string) []string {
-	var out []string
-	var quote byte
-	depth, start := 0, 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) {
-			if item := strings.TrimSpace(s[start:]); item != "" {
-				out = append(out, unquote(item))
-			}
-			break
-		}
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '[' || c == '{':
-			depth++
-		case c == ']' || c == '}':
-			depth--
-		case c == ',' && depth == 0:
-			out = append(out, unquote(strings.TrimSpace(s[start:i])))
-			start = i + 1
-		}
-	}
-	return out
-}
-
-// flowMap reads "{Type: String, Default: x}" as entries.
-func flowMap(value string) []yentry {
-	var out []yentry
-	for _, item := range flowItems(strings.TrimSuffix(strings.TrimPrefix(value, "{"), "}")) {
-		if k, v, ok := splitKey(item); ok {
-			out = append(out, yentry{key: k, value: v})
-		} else if k, v, ok := strings.Cut(item, ":"); ok {
-			out = append(out, yentry{key: unquote(strings.TrimSpace(k)), value: strings.TrimSpace(v)})
-		}
-	}
-	return out
-}
-
-// props returns an entry's properties, whether block or flow style.
-func (e yentry) props() []yentry {
-	if strings.HasPrefix(e.value, "{") {
-		return flowMap(e.value)
-	}
-	return yamlEntries(e.children)
-}
-
-func unquote(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		if u, err := strconv.Unquote(s); err == nil {
-			return u
-		}
-		return s[1 : len(s)-1]
-	}
-	if len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\'' {
-		return strings.ReplaceAll(s[1:len(s)-1], "''", "'")
-	}
-	return s
-}
-
-// isBlockScalar reports a "|" or ">" value whose text sits in the children.
-func isBlockScalar(v string) bool {
-	return v != "" && (v[0] == '|' || v[0] == '>')
-}
-
-func blockText(children []yline) string {
-	var parts []string
-	for _, c := range children {
-		parts = append(parts, c.text)
-	}
-	return strings.Join(parts, "\n")
-}
-
-func yamlScalar(value string, children []yline) string {
-	if isBlockScalar(value) {
-		return blockText(children)
-	}
-	return unquote(value)
-}
-
-func parseYAMLTemplate(body string) (*template, error) {
-	lines, err := yamlLines(body)
+// yamlTop decodes a YAML template into its JSON form (short tags become
+// intrinsic functions, keys keep their order) and returns the top level.
+// A document that is not a mapping has no sections; neither has an empty
+// section ("Parameters:" with nothing under it).
+func yamlTop(body string) (map[string]json.RawMessage, error) {
+	js, err := cfnyaml.ToJSON([]byte(body))
 	if err != nil {
-		return nil, err
+		var e *cfnyaml.Error
+		if errors.As(err, &e) && e.Line > 0 {
+			return nil, fmt.Errorf("Template format error: YAML not well-formed. (line %d, column %d)", e.Line, e.Column)
+		}
+		return nil, fmt.Errorf("Template format error: YAML not well-formed. (%v)", err)
 	}
-	if len(lines) > 0 && lines[0].indent != 0 {
-		return nil, fmt.Errorf("Template format error: YAML not well-formed. (line %d, column %d)", lines[0].num, lines[0].indent+1)
+	_, top, err := jsonObject(js)
+	if err != nil {
+		return map[string]json.RawMessage{}, nil
 	}
-	t := &template{Body: body}
-	for _, sec := range yamlEntries(lines) {
-		switch sec.key {
-		case "Description":
-			t.Description = yamlScalar(sec.value, sec.children)
-		case "Transform":
-			if sec.value != "" && !strings.HasPrefix(sec.value, "[") {
-				t.Transforms = []string{unquote(sec.value)}
-			} else {
-				t.Transforms = yamlList(sec.value, sec.children)
-			}
-		case "Parameters":
-			for _, e := range sectionEntries(sec) {
-				p := templateParam{Name: e.key}
-				for _, pr := range e.props() {
-					switch pr.key {
-					case "Type":
-						p.Type = unquote(pr.value)
-					case "Default":
-						p.Default, p.HasDefault = yamlScalar(pr.value, pr.children), true
-					case "NoEcho":
-						p.NoEcho = strings.EqualFold(unquote(pr.value), "true")
-					case "Description":
-						p.Description = yamlScalar(pr.value, pr.children)
-					case "AllowedValues":
-						p.AllowedValues = yamlList(pr.value, pr.children)
-					}
-				}
-				t.Params = append(t.Params, p)
-			}
-		case "Resources":
-			for _, e := range sectionEntries(sec) {
-				r := templateResource{ID: e.key, Raw: e.value + "\n" + rawLines(e.children)}
-				for _, pr := range e.props() {
-					if pr.key == "Type" {
-						r.Type = unquote(pr.value)
-					}
-				}
-				t.Resources = append(t.Resources, r)
-			}
-		case "Outputs":
-			for _, e := range sectionEntries(sec) {
-				o := templateOutput{Name: e.key, Value: valueExpr{Kind: "literal"}}
-				for _, pr := range e.props() {
-					switch pr.key {
-					case "Value":
-						o.Value = yamlExpr(pr.value, pr.children)
-					case "Description":
-						o.Description = yamlScalar(pr.value, pr.children)
-					case "Export":
-						for _, ex := range pr.props() {
-							if ex.key == "Name" {
-								o.ExportName = yamlExpr(ex.value, ex.children).fallback()
-							}
-						}
-					}
-				}
-				t.Outputs = append(t.Outputs, o)
-			}
+	for k, v := range top {
+		if string(v) == "null" {
+			delete(top, k)
 		}
 	}
-	return t, nil
-}
-
-// sectionEntries lists a top-level section's named entries ("Parameters: {}" has none).
-func sectionEntries(sec yentry) []yentry {
-	if strings.HasPrefix(sec.value, "{") {
-		return flowMap(sec.value)
-	}
-	return yamlEntries(sec.children)
-}
-
-func rawLines(lines []yline) string {
-	var b strings.Builder
-	for _, l := range lines {
-		fmt.Fprintf(&b, "%s%s\n", strings.Repeat(" ", l.indent), l.text)
-	}
-	return b.String()
-}
-
-// yamlExpr reads an output value: a scalar, a short-form tag, or a nested long form.
-func yamlExpr(value string, children []yline) valueExpr {
-	if value == "" && len(children) > 0 {
-		entries := yamlEntries(children)
-		if len(entries) == 1 {
-			return longFormExpr(entries[0])
-		}
-		if len(entries) == 0 {
-			return yamlExpr(children[0].text, children[1:])
-		}
-		return valueExpr{Kind: "other"}
-	}
-	if isBlockScalar(value) {
-		return valueExpr{Kind: "literal", Text: blockText(children)}
-	}
-	if strings.HasPrefix(value, "{") {
-		if entries := flowMap(value); len(entries) == 1 {
-			return longFormExpr(entries[0])
-		}
-		return valueExpr{Kind: "other"}
-	}
-	if strings.HasPrefix(value, "!") {
-		tag, rest, _ := strings.Cut(value, " ")
-		rest = strings.TrimSpace(rest)
-		switch tag {
-		case "!Ref":
-			return valueExpr{Kind: "ref", Text: unquote(rest)}
-		case "!GetAtt":
-			if strings.HasPrefix(rest, "[") {
-				if items := yamlList(rest, nil); len(items) == 2 {
-					return valueExpr{Kind: "getatt", Text: items[0], Attr: items[1]}
-				}
-			}
-			return getAttDotted(unquote(rest))
-		case "!Sub":
-			if rest == "" && len(children) > 0 {
-				return valueExpr{Kind: "sub", Text: unquote(strings.TrimSpace(strings.TrimPrefix(children[0].text, "-")))}
-			}
-			if strings.HasPrefix(rest, "[") {
-				if items := flowItems(strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]")); len(items) > 0 {
-					return valueExpr{Kind: "sub", Text: items[0]}
-				}
-			}
-			return valueExpr{Kind: "sub", Text: yamlScalar(rest, children)}
-		}
-		return valueExpr{Kind: "other", Origin: "Fn::" + strings.TrimPrefix(tag, "!")}
-	}
-	return valueExpr{Kind: "literal", Text: unquote(value)}
-}
-
-func longFormExpr(e yentry) valueExpr {
-	switch e.key {
-	case "Ref":
-		return valueExpr{Kind: "ref", Text: unquote(e.value)}
-	case "Fn::GetAtt":
-		if items := yamlList(e.value, e.children); len(items) == 2 && (e.value == "" || strings.HasPrefix(e.value, "[")) {
-			return valueExpr{Kind: "getatt", Text: items[0], Attr: items[1]}
-		}
-		return getAttDotted(unquote(e.value))
-	case "Fn::Sub":
-		if e.value == "" && len(e.children) > 0 {
-			return valueExpr{Kind: "sub", Text: unquote(strings.TrimSpace(strings.TrimPrefix(e.children[0].text, "-")))}
-		}
-		return valueExpr{Kind: "sub", Text: yamlScalar(e.value, e.children)}
-	}
-	return valueExpr{Kind: "other", Origin: e.key}
+	return top, nil
 }
 
 // ---- resolving output values ----

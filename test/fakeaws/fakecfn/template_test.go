@@ -100,6 +100,28 @@ Outputs:
 		},
 		{name: "json_malformed", body: `{"Resources": `, wantErr: "Template format error: JSON not well-formed. (unexpected end of JSON input)"},
 		{name: "yaml_tab_indent", body: "Resources:\n\tX:\n", wantErr: "Template format error: YAML not well-formed. (line 2, column 1)"},
+		{
+			name: "yaml_anchors_merge_keys_and_empty_sections",
+			body: `Parameters:
+Mappings:
+  Shared: &queue
+    Type: AWS::SQS::Queue
+    Properties: {DelaySeconds: 5}
+Resources:
+  A: *queue
+  B:
+    <<: *queue
+    Type: AWS::SNS::Topic
+Outputs:
+  Arn:
+    Value: !GetAtt A.Arn
+`,
+			wantRes:  []string{"A AWS::SQS::Queue", "B AWS::SNS::Topic"},
+			wantOuts: map[string]valueExpr{"Arn": {Kind: "getatt", Text: "A", Attr: "Arn"}},
+		},
+		{name: "yaml_duplicate_key", body: "Resources:\n  X:\n    Type: A\n  X:\n    Type: B\n", wantErr: "Template format error: YAML not well-formed. (line 4, column 3)"},
+		{name: "yaml_unknown_alias", body: "Resources:\n  X: *nope\n", wantErr: "Template format error: YAML not well-formed. (unknown anchor 'nope' referenced)"},
+		{name: "yaml_not_a_mapping", body: "- a\n- b\n", wantErr: "Template format error: At least one Resources member must be defined."},
 		{name: "no_resources", body: "Parameters: {}\n", wantErr: "Template format error: At least one Resources member must be defined."},
 		{name: "resource_without_type", body: "Resources:\n  X:\n    Properties: {}\n", wantErr: "Template format error: [/Resources/X] Every Resources object must contain a Type member."},
 	}
@@ -134,6 +156,23 @@ Outputs:
 				t.Errorf("outputs (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A resource reads the same from YAML and JSON, so converting a stack's
+// template between the two is no change.
+func TestParseTemplate_same_resource_in_yaml_and_json(t *testing.T) {
+	t.Parallel()
+	y, err := parseTemplate("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      DelaySeconds: !Ref Size # why not\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := parseTemplate(`{"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"DelaySeconds": {"Ref": "Size"}}}}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(j.Resources, y.Resources); diff != "" {
+		t.Errorf("resources (-json +yaml):\n%s", diff)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 )
 
 // Shapes follow botocore's cloudformation/2010-05-15 model (query protocol:
@@ -65,12 +67,37 @@ type createChangeSetResult struct {
 }
 
 type xmlResourceChange struct {
-	Action             string
-	LogicalResourceId  string
-	PhysicalResourceId string `xml:",omitempty"`
-	ResourceType       string
-	Replacement        string   `xml:",omitempty"`
-	Scope              []string `xml:"Scope>member"`
+	Action              string
+	LogicalResourceId   string
+	PhysicalResourceId  string `xml:",omitempty"`
+	ResourceType        string
+	Replacement         string                    `xml:",omitempty"`
+	Scope               []string                  `xml:"Scope>member"`
+	Details             []xmlResourceChangeDetail `xml:"Details>member"`
+	PolicyAction        string                    `xml:",omitempty"`
+	ChangeSetId         string                    `xml:",omitempty"`
+	BeforeContext       string                    `xml:",omitempty"`
+	AfterContext        string                    `xml:",omitempty"`
+	ResourceDriftStatus string                    `xml:",omitempty"`
+}
+
+type xmlResourceChangeDetail struct {
+	Target        xmlResourceTarget
+	Evaluation    string
+	ChangeSource  string
+	CausingEntity string `xml:",omitempty"`
+}
+
+type xmlResourceTarget struct {
+	Attribute           string
+	Name                string  `xml:",omitempty"`
+	RequiresRecreation  string  `xml:",omitempty"`
+	Path                string  `xml:",omitempty"`
+	AttributeChangeType string  `xml:",omitempty"`
+	BeforeValue         *string `xml:",omitempty"`
+	AfterValue          *string `xml:",omitempty"`
+	BeforeValueFrom     string  `xml:",omitempty"`
+	AfterValueFrom      string  `xml:",omitempty"`
 }
 
 type xmlChange struct {
@@ -95,6 +122,10 @@ type describeChangeSetResult struct {
 	Changes             []xmlChange `xml:"Changes>member"`
 	NextToken           string      `xml:",omitempty"`
 	IncludeNestedStacks bool
+	DeploymentMode      string `xml:",omitempty"`
+	StackDriftStatus    string `xml:",omitempty"`
+	ParentChangeSetId   string `xml:",omitempty"`
+	RootChangeSetId     string `xml:",omitempty"`
 }
 
 type xmlChangeSetSummary struct {
@@ -205,28 +236,7 @@ func writeResult(w http.ResponseWriter, action string, v any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-type xmlError struct {
-	Type    string
-	Code    string
-	Message string
-}
-
-type xmlErrorResponse struct {
-	XMLName   xml.Name `xml:"ErrorResponse"`
-	Xmlns     string   `xml:"xmlns,attr"`
-	Error     xmlError
-	RequestId string
-}
-
 // writeError writes CloudFormation's query-protocol error document.
 func writeError(w http.ResponseWriter, e *apiError) {
-	typ := "Sender"
-	if e.Status >= 500 {
-		typ = "Receiver"
-	}
-	body, _ := xml.Marshal(xmlErrorResponse{Xmlns: xmlns, Error: xmlError{Type: typ, Code: e.Code, Message: e.Message}, RequestId: newUUID()})
-	w.Header().Set("Content-Type", "text/xml")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(e.Status)
-	_, _ = w.Write(body)
+	fakecore.WriteQueryError(w, e, xmlns, newUUID())
 }

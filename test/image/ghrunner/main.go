@@ -6,20 +6,31 @@
 //	ghrunner inputs ACTION_YML [name=value ...]  every declared input as INPUT_<NAME>=value, NUL-terminated
 //	ghrunner get FILE NAME                         the value the runner would set for NAME (last one wins)
 //	ghrunner keys FILE                             the names set by FILE, one a line, in file order
-//	ghrunner oidc LOG                              serve GitHub's ID-token endpoint on 127.0.0.1 until killed;
-//	                                               prints its request URL and bearer token, logs requests to LOG
+//	ghrunner oidc LOG                              serve GitHub's ID-token endpoint (test/fakeaws's) on 127.0.0.1
+//	                                               until killed; prints its request URL and bearer token, logs
+//	                                               requests to LOG
 package main
 
 import (
 	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerfile"
 )
 
@@ -56,7 +67,9 @@ func run(args []string, stdout io.Writer) error {
 		}
 		return fmt.Errorf("%s in %s: %w", rest[1], rest[0], errMissing)
 	case cmd == "oidc" && len(rest) == 1:
-		return serveOIDC(rest[0], stdout)
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return serveOIDC(ctx, rest[0], stdout)
 	case cmd == "keys" && len(rest) == 1:
 		pairs, err := parseFile(rest[0])
 		if err != nil {
@@ -173,4 +186,64 @@ func scalar(v string) (string, error) {
 	default:
 		return v, nil
 	}
+}
+
+// oidcRequest is one line of the request log: what the action asked for,
+// never the bearer token it sent.
+type oidcRequest struct {
+	Method     string `json:"method"`
+	Audience   string `json:"audience"`
+	APIVersion string `json:"api_version"`
+	BearerOK   bool   `json:"bearer_ok"`
+	Status     int    `json:"status"`
+}
+
+// serveOIDC stands in for the runner's ACTIONS_ID_TOKEN_REQUEST_URL with the
+// fake GitHub OIDC endpoint of test/fakeaws: GET with "Authorization: Bearer
+// <ACTIONS_ID_TOKEN_REQUEST_TOKEN>" and &audience= answers {"value": "<JWT>"}.
+// moto does not verify the JWT. It prints two lines,
+// ACTIONS_ID_TOKEN_REQUEST_URL=... and ACTIONS_ID_TOKEN_REQUEST_TOKEN=..., and
+// serves until ctx ends.
+func serveOIDC(ctx context.Context, logPath string, stdout io.Writer) error {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	secret := make([]byte, 16)
+	if _, err := rand.Read(secret); err != nil {
+		return err
+	}
+	srv, err := fakeaws.Start(func(o *fakeaws.Options) {
+		o.OIDCRequestToken = hex.EncodeToString(secret)
+		// This repository's claims; GitHub's default audience is the owner's URL.
+		o.Claims = map[string]any{
+			"aud":              "https://github.com/aws-assume-deploy",
+			"repository":       "aws-assume-deploy/aws-assume-deploy",
+			"repository_owner": "aws-assume-deploy",
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	var mu sync.Mutex
+	srv.Observe(func(c fakecore.Call) {
+		if c.Service != "oidc" {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		json.NewEncoder(logf).Encode(oidcRequest{ //nolint:errcheck // the log is best effort
+			Method: c.Method, Audience: c.Param("audience"), APIVersion: c.Param("api-version"),
+			BearerOK: c.Status != http.StatusUnauthorized, Status: c.Status,
+		})
+	})
+	fmt.Fprintf(stdout, "ACTIONS_ID_TOKEN_REQUEST_URL=%s\n", srv.OIDCRequestURL())
+	fmt.Fprintf(stdout, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=%s\n", srv.OIDCRequestToken())
+	if f, ok := stdout.(*os.File); ok {
+		f.Sync()
+	}
+	<-ctx.Done()
+	return nil
 }

@@ -52,11 +52,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("port %d is out of range", *port)
 	}
 
-	srv, err := fakeaws.Start(fakeaws.Options{
-		Addr:      net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)),
-		AccountID: *account,
-		Region:    *region,
-		Seed:      *seed,
+	srv, err := fakeaws.Start(func(o *fakeaws.Options) {
+		o.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(*port))
+		o.AccountID, o.Region, o.Seed = *account, *region, *seed
 	})
 	if err != nil {
 		return err

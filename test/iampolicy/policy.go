@@ -1,10 +1,11 @@
-// Package iam checks the IAM policies in a CloudFormation template against the rules that keep a
+// Package iampolicy checks the IAM policies in a CloudFormation template against the rules that keep a
 // GitHub deploy setup least-privilege (docs/iam-setup.md): exact OIDC trust, change sets pinned to one
-// service role, PassRole only to CloudFormation, and no stack-wide wildcards.
+// service role, PassRole only to CloudFormation, and no stack-wide wildcards. Its tests check
+// iam/bootstrap.yaml and the example templates.
 //
-// The template is the decoded JSON form (cfn-lint's decoder turns YAML short tags such as !Sub into
+// The template is the decoded JSON form (DecodeTemplate turns YAML short tags such as !Sub into
 // {"Fn::Sub": ...}). Fn::If is checked on both branches, so a rule cannot hide behind a condition.
-package iam
+package iampolicy
 
 import (
 	"fmt"

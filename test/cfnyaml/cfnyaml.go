@@ -1,0 +1,300 @@
+// Package cfnyaml turns a CloudFormation YAML template into its JSON form,
+// as CloudFormation and cfn-lint's decoder read it: short-form tags become
+// intrinsic functions (!Ref X is {"Ref": "X"}, !GetAtt A.B is
+// {"Fn::GetAtt": ["A", "B"]}, !Sub s is {"Fn::Sub": s}), aliases and merge
+// keys (<<) are resolved, and duplicate keys are refused. Mapping keys keep
+// their order, which the fake CloudFormation's event order follows.
+//
+// It serves the test tree (the fake CloudFormation, the IAM policy checks);
+// the action itself reads templates in internal/cfn.
+package cfnyaml
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// maxNodes bounds the nodes a document may expand to through aliases: a
+// 1 MB template without aliases has fewer, an alias bomb (billion laughs)
+// has billions.
+const maxNodes = 1_000_000
+
+// Error is a template the decoder refuses.
+type Error struct {
+	// Line and Column are 1-based; 0 when unknown. yaml.v3 reports syntax
+	// errors by line only: their Column is where that line's text starts.
+	Line, Column int
+	Msg          string
+}
+
+func (e *Error) Error() string {
+	if e.Line == 0 {
+		return e.Msg
+	}
+	return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Column, e.Msg)
+}
+
+// ToJSON converts a YAML template into JSON text. It reads only the first
+// document; an empty one gives null.
+func ToJSON(body []byte) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(body, &doc); err != nil {
+		return nil, syntaxError(body, err)
+	}
+	if len(doc.Content) == 0 {
+		return []byte("null"), nil
+	}
+	if _, err := (&expansion{size: map[*yaml.Node]int{}}).count(&doc); err != nil {
+		return nil, err
+	}
+	var c converter
+	if err := c.value(doc.Content[0]); err != nil {
+		return nil, err
+	}
+	return c.out.Bytes(), nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
+
+func syntaxError(body []byte, err error) *Error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	m := yamlLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &Error{Msg: msg}
+	}
+	line, _ := strconv.Atoi(m[1])
+	column := 0
+	if lines := bytes.Split(body, []byte("\n")); line <= len(lines) {
+		text := lines[line-1]
+		column = 1 + len(text) - len(bytes.TrimLeft(text, " "))
+	}
+	return &Error{Line: line, Column: column, Msg: strings.TrimPrefix(msg, m[0][len("yaml: "):])}
+}
+
+// expansion counts the nodes a document has with every alias expanded, in
+// time linear in its size: only anchored nodes can be reached twice, and
+// their sizes are remembered. It runs before the conversion, so an alias
+// bomb or an alias inside its own anchor fails at once.
+type expansion struct {
+	size map[*yaml.Node]int // anchored nodes: expanded size, or -1 while counting
+}
+
+func (e *expansion) count(n *yaml.Node) (int, error) {
+	if n.Kind == yaml.AliasNode {
+		if e.size[n.Alias] < 0 {
+			return 0, fail(n, "alias *%s is inside its own anchor", n.Value)
+		}
+		return e.count(n.Alias)
+	}
+	if s, ok := e.size[n]; ok {
+		return s, nil
+	}
+	if n.Anchor != "" {
+		e.size[n] = -1
+	}
+	total := 1
+	for _, c := range n.Content {
+		s, err := e.count(c)
+		if err != nil {
+			return 0, err
+		}
+		if total += s; total > maxNodes {
+			return 0, fail(n, "the template expands to more than %d nodes through aliases (an alias bomb?)", maxNodes)
+		}
+	}
+	if n.Anchor != "" {
+		e.size[n] = total
+	}
+	return total, nil
+}
+
+type converter struct {
+	out bytes.Buffer
+}
+
+func fail(n *yaml.Node, format string, args ...any) *Error {
+	return &Error{Line: n.Line, Column: n.Column, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (c *converter) value(n *yaml.Node) error {
+	n = deref(n)
+	if fn, ok := intrinsic(n.Tag); ok {
+		c.out.WriteString(`{` + quote(fn) + `:`)
+		var err error
+		switch {
+		case fn == "Fn::GetAtt" && n.Kind == yaml.ScalarNode:
+			// !GetAtt Res.Attr.Path splits at the first dot only.
+			c.out.WriteString(`[` + strings.Join(mapQuote(strings.SplitN(n.Value, ".", 2)), ",") + `]`)
+		case n.Kind == yaml.ScalarNode:
+			c.out.WriteString(quote(n.Value)) // a tagged scalar is always text
+		default:
+			err = c.collection(n)
+		}
+		c.out.WriteString(`}`)
+		return err
+	}
+	if n.Kind == yaml.ScalarNode {
+		c.out.WriteString(scalar(n))
+		return nil
+	}
+	return c.collection(n)
+}
+
+// intrinsic maps a short-form tag to its long name: !Ref and !Condition keep
+// theirs, every other !Name becomes Fn::Name, as cfn-lint does.
+func intrinsic(tag string) (string, bool) {
+	name, ok := strings.CutPrefix(tag, "!")
+	switch {
+	case !ok || name == "" || strings.HasPrefix(name, "!") || strings.HasPrefix(name, "<"):
+		return "", false
+	case name == "Ref" || name == "Condition":
+		return name, true
+	}
+	return "Fn::" + name, true
+}
+
+func (c *converter) collection(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		c.out.WriteByte('[')
+		for i, item := range n.Content {
+			if i > 0 {
+				c.out.WriteByte(',')
+			}
+			if err := c.value(item); err != nil {
+				return err
+			}
+		}
+		c.out.WriteByte(']')
+		return nil
+	case yaml.MappingNode:
+		entries, err := c.mappingEntries(n)
+		if err != nil {
+			return err
+		}
+		c.out.WriteByte('{')
+		for i, e := range entries {
+			if i > 0 {
+				c.out.WriteByte(',')
+			}
+			c.out.WriteString(quote(e.key) + ":")
+			if err := c.value(e.value); err != nil {
+				return err
+			}
+		}
+		c.out.WriteByte('}')
+		return nil
+	}
+	return fail(n, "unexpected YAML node kind %v", n.Kind)
+}
+
+type entry struct {
+	key   string
+	line  int
+	value *yaml.Node
+}
+
+// mappingEntries resolves merge keys as YAML defines them (keys written in
+// the mapping win, then earlier merged mappings) and refuses a key written
+// twice: YAML loaders keep one silently, which can drop a policy condition.
+func (c *converter) mappingEntries(m *yaml.Node) ([]entry, error) {
+	var out, merged []entry
+	lines := map[string]int{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := deref(m.Content[i]), m.Content[i+1]
+		switch {
+		case k.Kind != yaml.ScalarNode || k.ShortTag() == "!!null":
+			return nil, fail(k, "a mapping key must be a plain name")
+		case k.ShortTag() == "!!merge":
+			more, err := c.mergeEntries(v)
+			if err != nil {
+				return nil, err
+			}
+			merged = append(merged, more...)
+			continue
+		}
+		if first, dup := lines[k.Value]; dup {
+			return nil, fail(k, "duplicate key %q (first at line %d)", k.Value, first)
+		}
+		lines[k.Value] = k.Line
+		out = append(out, entry{key: k.Value, line: k.Line, value: v})
+	}
+	for _, e := range merged {
+		if _, written := lines[e.key]; !written {
+			lines[e.key] = e.line
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// mergeEntries reads the value of a merge key: a mapping or a list of them.
+func (c *converter) mergeEntries(v *yaml.Node) ([]entry, error) {
+	sources := []*yaml.Node{v}
+	if deref(v).Kind == yaml.SequenceNode {
+		sources = deref(v).Content
+	}
+	var out []entry
+	for _, s := range sources {
+		s = deref(s)
+		if s.Kind != yaml.MappingNode {
+			return nil, fail(s, "a merge key (<<) takes a mapping or a list of them")
+		}
+		more, err := c.mappingEntries(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
+	}
+	return out, nil
+}
+
+func deref(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+// scalar renders a plain scalar as yaml.v3 resolves it: null, booleans and
+// numbers as JSON literals (the source text when it is one, so 1.50 stays
+// 1.50), everything else (timestamps included) as a string.
+func scalar(n *yaml.Node) string {
+	switch n.ShortTag() {
+	case "!!null":
+		return "null"
+	case "!!bool", "!!int", "!!float":
+		if json.Valid([]byte(n.Value)) {
+			return n.Value
+		}
+		var v any
+		if n.Decode(&v) == nil {
+			if f, ok := v.(float64); !ok || !math.IsInf(f, 0) && !math.IsNaN(f) {
+				if b, err := json.Marshal(v); err == nil {
+					return string(b)
+				}
+			}
+		}
+	}
+	return quote(n.Value)
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s) // a Go string always marshals
+	return string(b)
+}
+
+func mapQuote(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = quote(s)
+	}
+	return out
+}
