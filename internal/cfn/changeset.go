@@ -140,7 +140,7 @@ func (r *run) logChanges() {
 // emptyChangeSet deletes a change set without changes; the deploy succeeds
 // unless FailOnEmpty.
 func (r *run) emptyChangeSet(ctx context.Context) error {
-	r.res.HasChanges = false
+	r.res.HasChanges, r.res.Empty = false, true
 	if r.stack != nil {
 		r.res.StackStatus = string(r.stack.StackStatus)
 		r.res.Outputs = outputs(r.stack.Outputs)

@@ -189,7 +189,10 @@ type Result struct {
 	ChangeSetStatus       string
 	ChangeSetStatusReason string
 	// Preview is true for a pull request's preview change set.
-	Preview      bool
+	Preview bool
+	// Empty is true when the change set had no changes: the stack is up
+	// to date.
+	Empty        bool
 	HasChanges   bool
 	ChangesCount int
 	Changes      []Change

@@ -40,6 +40,10 @@ func (f FileWriter) WriteOutput(path string, pairs []KV) error {
 	return f.write("GITHUB_OUTPUT", path, pairs, outputKey)
 }
 
+// MaxSummary is GitHub's limit for one step's summary: a larger one is not
+// shown at all.
+const MaxSummary = 1 << 20
+
 // AppendSummary appends markdown to the GITHUB_STEP_SUMMARY file at path.
 func (f FileWriter) AppendSummary(path, markdown string) error {
 	return appendFile("GITHUB_STEP_SUMMARY", path, []byte(markdown))
