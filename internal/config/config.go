@@ -28,6 +28,10 @@ type Plan struct {
 	// Review is set with pr-comment: the pull request whose sticky comment
 	// reports the change set.
 	Review *Review
+	// Commit is the commit the change set is computed for, as the reports
+	// name it: the pull request's head on a pull request (the one its
+	// author pushed), GITHUB_SHA otherwise.
+	Commit string
 	// Export says what later steps get.
 	Export Export
 	// ActionTimeout is action-timeout-s; zero means no limit beyond the

@@ -14,10 +14,6 @@ import (
 // comment of pr-comment.
 type Review struct {
 	PullRequest github.PullRequest
-	// HeadSHA is the pull request's head commit, the one its author
-	// pushed; Commit is the one the run checked out by default
-	// (GITHUB_SHA: for pull_request, the merge of the head into the base).
-	HeadSHA, Commit string
 	// Token is github-token, a secret; APIURL is GITHUB_API_URL.
 	Token  string
 	APIURL string
@@ -46,6 +42,7 @@ type prEvent struct {
 // whose change set is not executed, makes the change set the pull
 // request's preview. It runs after loadDeploy.
 func (l *loader) loadReview() {
+	l.plan.Commit = l.o.Runner.Job.SHA
 	comment := l.boolean("pr-comment", false)
 	token := l.in("github-token") // not trimmed: white space is a mistake we report
 	event := l.o.Runner.Job.EventName
@@ -86,7 +83,7 @@ func (l *loader) loadReview() {
 		if !ok || api == "" || !repoOK {
 			return
 		}
-		l.plan.Review = &Review{PullRequest: pr, Token: token, APIURL: api, Commit: l.o.Runner.Job.SHA}
+		l.plan.Review = &Review{PullRequest: pr, Token: token, APIURL: api}
 	}
 	number, head, err := l.readEvent()
 	if err != "" {
@@ -98,8 +95,9 @@ func (l *loader) loadReview() {
 		l.plan.Warnings = append(l.plan.Warnings, "This pull-request run's change set keeps the default name, not a preview name: "+err+".")
 		return
 	}
+	l.plan.Commit = head
 	if r := l.plan.Review; r != nil {
-		r.PullRequest.Number, r.HeadSHA = number, head
+		r.PullRequest.Number = number
 	}
 	if preview {
 		d.Preview = &cfn.Preview{PullRequest: number}

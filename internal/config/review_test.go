@@ -18,6 +18,7 @@ import (
 const (
 	headSHA     = "0123456789abcdef0123456789abcdef01234567"
 	prToken     = "ghs_reviewTokenNeverShown000000000000"
+	runSHA      = "fedcba9876543210fedcba9876543210fedcba98"
 	prEventJSON = `{"action":"synchronize","number":42,"pull_request":{"number":42,"head":{"sha":"` + headSHA + `","ref":"feature"},"base":{"ref":"main"}}}`
 )
 
@@ -33,7 +34,7 @@ func loadPR(t *testing.T, inputs map[string]string, event, payload string, runne
 		t.Fatal(err)
 	}
 	vars := map[string]string{
-		"GITHUB_EVENT_NAME": event, "GITHUB_REPOSITORY": "octo-org/octo-repo", "GITHUB_SHA": "fedcba9876543210fedcba9876543210fedcba98",
+		"GITHUB_EVENT_NAME": event, "GITHUB_REPOSITORY": "octo-org/octo-repo", "GITHUB_SHA": runSHA,
 		"GITHUB_API_URL": "https://api.github.com", "GITHUB_RUN_ID": "100", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_JOB": "preview",
 	}
 	if payload != "" {
@@ -73,12 +74,10 @@ func TestLoad_review_plan(t *testing.T) {
 		Review        *Review
 		Preview       *cfn.Preview
 		ChangeSetName string
+		Commit        string
 		Warnings      []string
 	}
-	review := &Review{
-		PullRequest: github.PullRequest{Owner: "octo-org", Repo: "octo-repo", Number: 42}, HeadSHA: headSHA,
-		Commit: "fedcba9876543210fedcba9876543210fedcba98", Token: prToken, APIURL: "https://api.github.com",
-	}
+	review := &Review{PullRequest: github.PullRequest{Owner: "octo-org", Repo: "octo-repo", Number: 42}, Token: prToken, APIURL: "https://api.github.com"}
 	ghes := *review
 	ghes.APIURL = "https://ghe.example.com/api/v3"
 	cases := []struct {
@@ -90,23 +89,23 @@ func TestLoad_review_plan(t *testing.T) {
 		want    summary
 	}{
 		{"preview_with_comment", previewInputs(nil), "pull_request", prEventJSON, nil,
-			summary{review, &cfn.Preview{PullRequest: 42}, "preview-pr42-0123456", nil}},
+			summary{review, &cfn.Preview{PullRequest: 42}, "preview-pr42-0123456", headSHA, nil}},
 		{"pull_request_target", previewInputs(nil), "pull_request_target", prEventJSON, nil,
-			summary{review, &cfn.Preview{PullRequest: 42}, "preview-pr42-0123456", nil}},
+			summary{review, &cfn.Preview{PullRequest: 42}, "preview-pr42-0123456", headSHA, nil}},
 		{"enterprise_server", previewInputs(nil), "pull_request", prEventJSON, map[string]string{"GITHUB_API_URL": "https://ghe.example.com/api/v3"},
-			summary{&ghes, &cfn.Preview{PullRequest: 42}, "preview-pr42-0123456", nil}},
+			summary{&ghes, &cfn.Preview{PullRequest: 42}, "preview-pr42-0123456", headSHA, nil}},
 		{"preview_without_comment", previewInputs(map[string]string{"pr-comment": "<unset>", "github-token": "<unset>"}), "pull_request", prEventJSON, nil,
-			summary{nil, &cfn.Preview{PullRequest: 42}, "preview-pr42-0123456", nil}},
+			summary{nil, &cfn.Preview{PullRequest: 42}, "preview-pr42-0123456", headSHA, nil}},
 		{"named_change_set_is_not_a_preview", previewInputs(map[string]string{"change-set-name": "review-42"}), "pull_request", prEventJSON, nil,
-			summary{review, nil, "review-42", nil}},
+			summary{review, nil, "review-42", headSHA, nil}},
 		{"executed_deploy_comments_but_is_not_a_preview", previewInputs(map[string]string{"execute-changeset": "true"}), "pull_request", prEventJSON, nil,
-			summary{review, nil, "deploy-preview-100-1-20260501t100000000", nil}},
+			summary{review, nil, "deploy-preview-100-1-20260501t100000000", headSHA, nil}},
 		{"push_without_comment_is_a_plain_change_set", previewInputs(map[string]string{"pr-comment": "false"}), "push", "", nil,
-			summary{nil, nil, "deploy-preview-100-1-20260501t100000000", nil}},
+			summary{nil, nil, "deploy-preview-100-1-20260501t100000000", runSHA, nil}},
 		{"unreadable_event_without_comment_warns", previewInputs(map[string]string{"pr-comment": "false"}), "pull_request", "", nil,
-			summary{nil, nil, "deploy-preview-100-1-20260501t100000000", []string{"This pull-request run's change set keeps the default name, not a preview name: GITHUB_EVENT_PATH is empty, so the pull request is unknown."}}},
+			summary{nil, nil, "deploy-preview-100-1-20260501t100000000", runSHA, []string{"This pull-request run's change set keeps the default name, not a preview name: GITHUB_EVENT_PATH is empty, so the pull request is unknown."}}},
 		{"http_api_on_loopback", previewInputs(nil), "pull_request", prEventJSON, map[string]string{"GITHUB_API_URL": "http://127.0.0.1:8080"},
-			summary{func() *Review { r := *review; r.APIURL = "http://127.0.0.1:8080"; return &r }(), &cfn.Preview{PullRequest: 42}, "preview-pr42-0123456", nil}},
+			summary{func() *Review { r := *review; r.APIURL = "http://127.0.0.1:8080"; return &r }(), &cfn.Preview{PullRequest: 42}, "preview-pr42-0123456", headSHA, nil}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,7 +120,7 @@ func TestLoad_review_plan(t *testing.T) {
 					warnings = append(warnings, w)
 				}
 			}
-			got := summary{plan.Review, plan.Deploy.Preview, plan.Deploy.ChangeSetName, warnings}
+			got := summary{plan.Review, plan.Deploy.Preview, plan.Deploy.ChangeSetName, plan.Commit, warnings}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("plan (-want +got):\n%s", diff)
 			}
