@@ -57,51 +57,66 @@ func (r *Result) Markdown(o ReportOptions) string {
 
 func (r *Result) markdown(o ReportOptions, noLinks bool) string {
 	head := r.reportHead(o, noLinks)
-	rows := r.changeRows()
+	section := r.changeSection()
 	tail := r.reportTail()
-	if o.MaxLen <= 0 || len(head)+len(rows.header)+rows.size()+len(tail) <= o.MaxLen {
-		return head + rows.header + strings.Join(rows.lines, "") + tail
+	if o.MaxLen <= 0 || len(head)+len(section)+len(tail) <= o.MaxLen {
+		return head + section + tail
 	}
-	// Too long: keep the head, as many rows as fit, and the tail if it
-	// fits too, with a note saying what was left out.
+	// Too long: keep the head, as many whole lines of the change section
+	// as fit (a table cut after a row is still a table), and the tail if
+	// it fits too, with a note saying what was left out.
 	limit := o.Limit
 	if limit == "" {
 		limit = fmt.Sprintf("the %d-byte limit", o.MaxLen)
 	}
-	note := func(rowsLeft int, tailLeft bool) string {
+	lines := strings.SplitAfter(section, "\n")
+	note := func(left []string, tailLeft bool) string {
 		var parts []string
-		if rowsLeft > 0 {
-			parts = append(parts, fmt.Sprintf("%d more change(s)", rowsLeft))
+		if n := tableRowsIn(left); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d more row(s) of the change table", n))
+		} else if len(left) > 0 {
+			parts = append(parts, "the rest of the change table")
 		}
 		if tailLeft {
-			parts = append(parts, "the sections after the change table")
+			parts = append(parts, "the sections after it")
 		}
 		return fmt.Sprintf("\n_Truncated to stay within %s: %s not shown; the full change set is in the AWS console and the job's step summary._\n", markdownCell(limit), strings.Join(parts, " and "))
 	}
-	keepTail := len(head)+len(rows.header)+len(tail)+len(note(len(rows.lines), false)) <= o.MaxLen
-	budget := o.MaxLen - len(head) - len(rows.header) - len(note(len(rows.lines), !keepTail))
+	keepTail := len(head)+len(tail)+len(note(lines, false)) <= o.MaxLen
+	budget := o.MaxLen - len(head) - len(note(lines, !keepTail))
 	if keepTail {
 		budget -= len(tail)
 	}
 	var b strings.Builder
 	b.WriteString(head)
 	n := 0
-	if budget > 0 && len(rows.lines) > 0 {
-		b.WriteString(rows.header)
-		for _, line := range rows.lines {
-			if len(line) > budget {
-				break
-			}
-			budget -= len(line)
-			b.WriteString(line)
-			n++
+	for _, line := range lines {
+		if len(line) > budget {
+			break
 		}
+		budget -= len(line)
+		b.WriteString(line)
+		n++
 	}
-	b.WriteString(note(len(rows.lines)-n, !keepTail))
+	b.WriteString(note(lines[n:], !keepTail))
 	if keepTail {
 		b.WriteString(tail)
 	}
 	return cutBytes(b.String(), o.MaxLen)
+}
+
+// tableRowsIn counts the body rows of Markdown tables among lines.
+func tableRowsIn(lines []string) int {
+	n := 0
+	for i, l := range lines {
+		switch {
+		case !strings.HasPrefix(l, "|"), strings.HasPrefix(l, "|-"):
+		case i+1 < len(lines) && strings.HasPrefix(lines[i+1], "|-"): // a header row
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 // cutBytes is the last resort when even the head is over max: cut at a
@@ -316,31 +331,18 @@ func (r *Result) replacementWarning() string {
 	return b.String()
 }
 
-// tableRows is the change table: its header and one line per change.
-type tableRows struct {
-	header string
-	lines  []string
-}
-
-func (t tableRows) size() int {
-	n := 0
-	for _, l := range t.lines {
-		n += len(l)
-	}
-	return n
-}
-
-// changeRows renders the change table.
-func (r *Result) changeRows() tableRows {
+// changeSection is the change table.
+func (r *Result) changeSection() string {
 	if len(r.Changes) == 0 {
-		return tableRows{}
+		return ""
 	}
-	t := tableRows{header: "\n#### Changes\n\n| Action | Logical ID | Type | Replacement |\n|---|---|---|---|\n"}
+	var b strings.Builder
+	b.WriteString("\n#### Changes\n\n| Action | Logical ID | Type | Replacement |\n|---|---|---|---|\n")
 	for _, c := range r.Changes {
-		t.lines = append(t.lines, fmt.Sprintf("| %s | %s | %s | %s |\n", markdownCell(c.Action), markdownCell(c.LogicalID),
-			markdownCell(c.ResourceType), markdownCell(c.Replacement)))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", markdownCell(c.Action), markdownCell(c.LogicalID),
+			markdownCell(c.ResourceType), markdownCell(c.Replacement))
 	}
-	return t
+	return b.String()
 }
 
 // reportTail is everything after the change table.
