@@ -1,11 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
@@ -239,4 +244,70 @@ func TestReview_pr_comment_outside_a_pull_request_is_an_input_error(t *testing.T
 	if len(e.srv.Calls()) != 0 || len(e.gh.Calls()) != 0 {
 		t.Errorf("calls made: AWS %d, GitHub %d", len(e.srv.Calls()), len(e.gh.Calls()))
 	}
+}
+
+// The same flow with moto doing the CloudFormation (and STS) side: an
+// independent implementation of change sets, listing and deletion.
+func TestMoto_review_preview_comment_and_cleanup(t *testing.T) {
+	t.Parallel()
+	moto := startMoto(t)
+	e := newReviewEnv(t) // its GitHub API and OIDC issuer; moto does AWS
+	main := newJob(t, nil)
+	main.Env["AWS_ENDPOINT_URL"] = moto
+	main.Write("infra/app.yaml", appTemplate)
+	main.Run(deployInput(nil)).MustSucceed(t)
+
+	preview := func(head, template string) actionrun.Result {
+		t.Helper()
+		j := e.prJob(t, main, head)
+		j.Env["AWS_ENDPOINT_URL"] = moto
+		j.Write("infra/app.yaml", template)
+		return j.Run(previewInput(prToken, nil)).MustSucceed(t)
+	}
+	r := preview(headA, queueTemplate)
+	assertMaskedFirst(t, r.Stdout, prToken)
+	if cs := e.comments(); len(cs) != 1 || !strings.Contains(cs[0].Body, "preview-pr7-aaaaaaa") || !strings.Contains(cs[0].Body, "Queue") {
+		t.Fatalf("comments after the first push = %+v", cs)
+	}
+	first := e.comments()[0].ID
+	preview(headB, strings.Replace(queueTemplate, "AWS::SQS::Queue", "AWS::SQS::Queue\n    Properties:\n      DelaySeconds: 5", 1))
+	cs := e.comments()
+	if len(cs) != 1 || cs[0].ID != first || !strings.Contains(cs[0].Body, "preview-pr7-bbbbbbb") {
+		t.Fatalf("comments after the second push = %+v", cs)
+	}
+
+	// What moto holds: the second preview only, and the stack as main left it.
+	c := motoCFN(t, moto)
+	list, err := c.ListChangeSets(context.Background(), &cloudformation.ListChangeSetsInput{StackName: aws.String("app")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range list.Summaries {
+		if name := aws.ToString(s.ChangeSetName); strings.HasPrefix(name, "preview-") {
+			names = append(names, name)
+		}
+	}
+	if len(names) != 1 || names[0] != "preview-pr7-bbbbbbb" {
+		t.Errorf("preview change sets in moto = %v, want only preview-pr7-bbbbbbb", names)
+	}
+	res, err := c.DescribeStackResources(context.Background(), &cloudformation.DescribeStackResourcesInput{StackName: aws.String("app")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.StackResources {
+		if aws.ToString(r.LogicalResourceId) == "Queue" {
+			t.Errorf("the preview was executed: the stack has the Queue")
+		}
+	}
+}
+
+// motoCFN is a CloudFormation client for moto, with moto's fixed test
+// credentials and no shared configuration.
+func motoCFN(t *testing.T, url string) *cloudformation.Client {
+	t.Helper()
+	return cloudformation.New(cloudformation.Options{
+		Region: "ap-northeast-1", BaseEndpoint: aws.String(url),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAMOTOTESTKEY00001", "motoTestSecret", ""),
+	})
 }
