@@ -334,9 +334,9 @@ func comment(ctx context.Context, d Deps, log *gha.Log, plan *config.Plan, res *
 	}
 	switch {
 	case err == nil && out.Created:
-		log.Infof("Posted the preview comment: %s", out.Comment.HTMLURL)
+		log.Infof("Posted the pull-request comment: %s", out.Comment.HTMLURL)
 	case err == nil:
-		log.Infof("Updated the preview comment: %s", out.Comment.HTMLURL)
+		log.Infof("Updated the pull-request comment: %s", out.Comment.HTMLURL)
 	case github.Forbidden(err):
 		log.Warningf("Could not comment on pull request #%d (%v): the token may not write to pull requests. Give the job `permissions: pull-requests: write`; pull requests from forks only get a read-only token, so their preview is in the step summary only.", rv.PullRequest.Number, err)
 		return nil

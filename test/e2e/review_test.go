@@ -175,7 +175,7 @@ func TestReview_preview_comment_is_created_then_updated(t *testing.T) {
 			t.Errorf("change set by %s with role %q, want the preview role and the service role", c.CallerARN, c.Param("RoleARN"))
 		}
 	}
-	if !strings.Contains(r.Stdout, "Updated the preview comment") {
+	if !strings.Contains(r.Stdout, "Updated the pull-request comment") {
 		t.Errorf("log does not say the comment was updated:\n%s", r.Stdout)
 	}
 }
