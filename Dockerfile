@@ -6,10 +6,13 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN go build -ldflags "-s -w -X github.com/aws-assume-deploy/aws-assume-deploy/internal/version.Version=${VERSION}" -o /out/aws-assume-deploy .
+RUN go build -ldflags "-s -w -X github.com/aws-assume-deploy/aws-assume-deploy/internal/version.Version=${VERSION}" -o /out/aws-assume-deploy . \
+ && ln -s aws-assume-deploy /out/aws-assume-deploy-post
 
 # distroless/static carries CA certificates, /etc/passwd and tzdata. The action runs as root:
 # the runner mounts /github/file_commands owned by the runner user, and only root can write it.
 FROM gcr.io/distroless/static-debian12:latest
-COPY --from=build /out/aws-assume-deploy /aws-assume-deploy
+# The post step (action.yml runs.post-entrypoint) runs the same binary under
+# the name aws-assume-deploy-post: a relative link, copied as a link.
+COPY --from=build /out/ /
 ENTRYPOINT ["/aws-assume-deploy"]

@@ -8,6 +8,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -30,15 +31,25 @@ func main() {
 	os.Exit(realMain(ctx))
 }
 
+// postName is the name the post step runs the binary under
+// (runs.post-entrypoint in action.yml; the image links it to the binary).
+const postName = "aws-assume-deploy-post"
+
 func realMain(ctx context.Context) int {
-	err := app.Run(ctx, app.Deps{
-		Getenv:        os.Getenv,
-		Stdout:        os.Stdout,
-		ReadFile:      func(p string) ([]byte, error) { return gha.ReadFile(p, config.MaxFileSize) },
-		Now:           time.Now,
-		Sleep:         fault.Sleep,
-		LoadAWSConfig: loadAWSConfig,
-	})
+	d := app.Deps{
+		Getenv:           os.Getenv,
+		Stdout:           os.Stdout,
+		ReadFile:         func(p string) ([]byte, error) { return gha.ReadFile(p, config.MaxFileSize) },
+		Now:              time.Now,
+		Sleep:            fault.Sleep,
+		LoadAWSConfig:    loadAWSConfig,
+		LoadDefaultChain: loadDefaultChain,
+	}
+	run := app.Run
+	if filepath.Base(os.Args[0]) == postName {
+		run = app.Post
+	}
+	err := run(ctx, d)
 	if err != nil {
 		// Secrets were masked on stdout before any call; the error goes
 		// there too, as one annotation.
@@ -53,13 +64,52 @@ func realMain(ctx context.Context) int {
 // client. Credentials are always set per client, never from the chain. The
 // SDK's logger writes nothing: it prints response headers and retry notes
 // to stderr, which the runner scans for workflow commands too.
-func loadAWSConfig(ctx context.Context, region string, hc aws.HTTPClient) (aws.Config, error) {
-	return awsconfig.LoadDefaultConfig(ctx,
+func loadAWSConfig(ctx context.Context, region string, hc aws.HTTPClient, c config.DefaultChain) (aws.Config, error) {
+	return awsconfig.LoadDefaultConfig(ctx, append(sharedFiles(c),
 		awsconfig.WithRegion(region),
 		awsconfig.WithLogger(logging.Nop{}),
 		awsconfig.WithHTTPClient(hc),
 		awsconfig.WithCredentialsProvider(aws.AnonymousCredentials{}),
 		awsconfig.WithAppID("aws-assume-deploy_"+version.Version),
 		awsconfig.WithEC2IMDSClientEnableState(imds.ClientDisabled),
-	)
+	)...)
+}
+
+// sharedFiles points the SDK at the shared files as this step sees them
+// (config.DefaultChain: an earlier step's host path turned into the
+// container's), else leaves the SDK's own choice.
+func sharedFiles(c config.DefaultChain) []func(*awsconfig.LoadOptions) error {
+	var opts []func(*awsconfig.LoadOptions) error
+	if c.CredentialsFile != "" {
+		opts = append(opts, awsconfig.WithSharedCredentialsFiles([]string{c.CredentialsFile}))
+	}
+	if c.ConfigFile != "" {
+		opts = append(opts, awsconfig.WithSharedConfigFiles([]string{c.ConfigFile}))
+	}
+	return opts
+}
+
+// loadDefaultChain returns the SDK's own default credential chain, as
+// configure-aws-credentials uses the JavaScript SDK's: environment, shared
+// profile (AWS_PROFILE), web identity (IRSA), container credentials (ECS,
+// EKS Pod Identity), then IMDSv2, which honours AWS_EC2_METADATA_DISABLED and
+// AWS_EC2_METADATA_SERVICE_ENDPOINT. The SDK reads the process environment, so
+// this lives in main; unset-current-credentials takes the keys out of it
+// first, as configure-aws-credentials does.
+func loadDefaultChain(ctx context.Context, region string, hc aws.HTTPClient, c config.DefaultChain) (aws.CredentialsProvider, error) {
+	if c.IgnoreEnvKeys {
+		for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_SESSION_TOKEN"} {
+			os.Unsetenv(k)
+		}
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, append(sharedFiles(c),
+		awsconfig.WithRegion(region),
+		awsconfig.WithLogger(logging.Nop{}),
+		awsconfig.WithHTTPClient(hc),
+		awsconfig.WithAppID("aws-assume-deploy_"+version.Version),
+	)...)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Credentials, nil
 }

@@ -6,13 +6,15 @@ import (
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go/logging"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
 )
 
 // The SDK's wire log would print signatures, session tokens and the JWT; its
 // logger writes response headers to stderr, where the runner reads commands.
 func TestLoadAWSConfig_never_enables_wire_logging(t *testing.T) {
 	t.Parallel()
-	cfg, err := loadAWSConfig(context.Background(), "us-east-1", awshttp.NewBuildableClient())
+	cfg, err := loadAWSConfig(context.Background(), "us-east-1", awshttp.NewBuildableClient(), config.DefaultChain{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,11 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -20,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	githubactions "github.com/sethvargo/go-githubactions"
+	"golang.org/x/net/http/httpproxy"
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/awsauth"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/cfn"
@@ -27,6 +30,7 @@ import (
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/fault"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/github"
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/profile"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/version"
 )
 
@@ -39,8 +43,14 @@ type Deps struct {
 	Now      func() time.Time
 	Sleep    func(context.Context, time.Duration) error
 	// LoadAWSConfig builds the SDK base configuration (endpoints from the
-	// standard AWS_ENDPOINT_URL* settings, the region, the HTTP client).
-	LoadAWSConfig func(ctx context.Context, region string, hc aws.HTTPClient) (aws.Config, error)
+	// standard AWS_ENDPOINT_URL* settings, the region, the HTTP client), with
+	// the shared files of c as this step sees them.
+	LoadAWSConfig func(ctx context.Context, region string, hc aws.HTTPClient, c config.DefaultChain) (aws.Config, error)
+	// LoadDefaultChain returns the SDK's default credential chain
+	// (environment, shared profile, web identity, container credentials,
+	// instance metadata). It is called only when a source or
+	// use-existing-credentials needs it.
+	LoadDefaultChain func(ctx context.Context, region string, hc aws.HTTPClient, c config.DefaultChain) (aws.CredentialsProvider, error)
 }
 
 // Run executes the action once. The returned error is for the user; main
@@ -67,19 +77,33 @@ func Run(ctx context.Context, d Deps) (err error) {
 		defer cancel()
 	}
 
-	proxy := http.ProxyFromEnvironment
-	if plan.Proxy != nil {
-		proxy = http.ProxyURL(plan.Proxy)
-	}
+	proxy := proxyFunc(plan)
 	// A BuildableClient, not a plain http.Client: the SDK must still be able
 	// to add AWS_CA_BUNDLE's certificates to it.
 	hc := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) { tr.Proxy = proxy })
-	base, err := d.LoadAWSConfig(ctx, plan.Region, hc)
+	base, err := d.LoadAWSConfig(ctx, plan.Region, hc, plan.DefaultChain)
 	if err != nil {
 		return fmt.Errorf("loading the AWS SDK configuration: %w", err)
 	}
+	var chain aws.CredentialsProvider
+	if plan.Auth.Source.FromChain() || plan.UseExisting {
+		if d.LoadDefaultChain == nil {
+			return errors.New("the SDK's default credential chain is not available here")
+		}
+		if chain, err = d.LoadDefaultChain(ctx, plan.Region, hc, plan.DefaultChain); err != nil {
+			return fault.New("loading the SDK's default credential chain", err, "check AWS_PROFILE, AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE of the step")
+		}
+	}
+	assumer := newAssumer(d, log, base, plan, runner, proxy, chain)
+	if plan.UseExisting {
+		if c, ok := assumer.Existing(ctx, plan.Auth); ok {
+			log.Noticef("Pre-existing credentials are valid. No need to generate new ones.")
+			return finishExisting(ctx, d, log, base, plan, runner, c)
+		}
+		log.Noticef("No valid credentials exist. Running as normal.")
+	}
 	end := log.Group("Credentials: " + plan.Auth.Source.String())
-	creds, err := newAssumer(d, log, base, plan, runner, proxy).Run(ctx, plan.Auth)
+	creds, err := assumer.Run(ctx, plan.Auth)
 	end()
 	if err != nil {
 		return err
@@ -91,20 +115,7 @@ func Run(ctx context.Context, d Deps) (err error) {
 		var cerr error
 		if res != nil {
 			outputs = append(outputs, deployOutputs(res)...)
-			report := cfn.ReportOptions{Commit: plan.Commit, Err: derr}
-			if plan.Auth.MaskAccountID {
-				report.Redact = []string{creds.Account}
-			}
-			if runner.SummaryFile != "" {
-				o := report
-				o.MaxLen, o.Limit = gha.MaxSummary, "the step summary's 1 MiB limit"
-				if serr := (gha.FileWriter{}).AppendSummary(runner.SummaryFile, res.Markdown(o)); serr != nil {
-					log.Warningf("writing the step summary: %v", serr)
-				}
-			}
-			if plan.Review != nil {
-				cerr = comment(ctx, d, log, plan, res, report, proxy)
-			}
+			cerr = reportDeploy(ctx, d, log, plan, runner, res, derr, creds.Account, proxy)
 		}
 		if derr != nil {
 			if cerr != nil {
@@ -122,8 +133,53 @@ func Run(ctx context.Context, d Deps) (err error) {
 		}
 	}
 
-	// Everything succeeded: write outputs, then the environment.
+	return export(log, runner, plan, creds, outputs)
+}
+
+// finishExisting ends a run whose credentials were already valid
+// (use-existing-credentials): a deploy uses them; nothing about them is
+// written, as in configure-aws-credentials, only the region.
+func finishExisting(ctx context.Context, d Deps, log *gha.Log, base aws.Config, plan *config.Plan, runner gha.Runner, c *awsauth.Credentials) error {
+	var outputs []gha.KV
+	if plan.Deploy != nil {
+		res, err := deploy(ctx, d, log, base, c, *plan.Deploy)
+		var cerr error
+		if res != nil {
+			outputs = deployOutputs(res)
+			cerr = reportDeploy(ctx, d, log, plan, runner, res, err, c.Account, proxyFunc(plan))
+		}
+		if err != nil {
+			if cerr != nil {
+				log.Warningf("%v", cerr)
+			}
+			return err
+		}
+		if cerr != nil {
+			return cerr
+		}
+	}
+	if err := (gha.FileWriter{}).WriteOutput(runner.OutputFile, outputs); err != nil {
+		return err
+	}
+	if plan.Export.Env {
+		return (gha.FileWriter{}).WriteEnv(runner.EnvFile, []gha.KV{{Key: "AWS_REGION", Value: plan.Region}, {Key: "AWS_DEFAULT_REGION", Value: plan.Region}})
+	}
+	return nil
+}
+
+// export writes what later steps get once everything succeeded: the profile,
+// the outputs, then the environment.
+func export(log *gha.Log, runner gha.Runner, plan *config.Plan, creds *awsauth.Credentials, outputs []gha.KV) error {
 	fw := gha.FileWriter{}
+	if pr := plan.Export.Profile; pr != nil {
+		if creds.Ambient {
+			log.Warningf("aws-profile %s is not written: without role-to-assume or keys the credentials come from the SDK's default chain and stay there", pr.Name)
+		} else {
+			if err := writeProfile(log, runner, pr, plan.Region, creds); err != nil {
+				return err
+			}
+		}
+	}
 	if err := fw.WriteOutput(runner.OutputFile, outputs); err != nil {
 		return err
 	}
@@ -136,14 +192,38 @@ func Run(ctx context.Context, d Deps) (err error) {
 	return nil
 }
 
+// writeProfile writes the named profile and records it for the post step,
+// which removes it at the end of the job.
+func writeProfile(log *gha.Log, runner gha.Runner, pr *config.Profile, region string, c *awsauth.Credentials) error {
+	log.Infof("Writing profile %s to %s and %s", pr.Name, pr.Files.Credentials, pr.Files.Config)
+	err := pr.Files.Write(pr.Name, profile.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}, region, pr.Overwrite)
+	if err != nil {
+		return fmt.Errorf("writing aws-profile %s: %w", pr.Name, err)
+	}
+	written := []writtenProfile{{Name: pr.Name, Credentials: pr.Files.Credentials, Config: pr.Files.Config}}
+	state, _ := json.Marshal(written)
+	if runner.StateFile == "" {
+		log.Warningf("GITHUB_STATE is not set: the post step cannot remove profile %s at the end of the job", pr.Name)
+		return nil
+	}
+	return (gha.FileWriter{}).WriteState(runner.StateFile, []gha.KV{{Key: profilesState, Value: string(state)}})
+}
+
 // maskGiven masks the secrets the step was handed, before anything is printed.
 func maskGiven(log *gha.Log, input, env func(string) string) {
-	for _, s := range []string{input("aws-secret-access-key"), input("aws-session-token"), input("aws-access-key-id"), env("ACTIONS_ID_TOKEN_REQUEST_TOKEN"), input("github-token")} {
+	// The environment's keys too: the default chain or use-existing may
+	// pick them up, and earlier steps may have exported them unmasked.
+	for _, s := range []string{input("aws-secret-access-key"), input("aws-session-token"), input("aws-access-key-id"), env("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+		env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN"), input("github-token")} {
 		log.Mask(s)
 	}
-	if strings.EqualFold(input("role-chaining"), "true") {
-		log.Mask(env("AWS_SECRET_ACCESS_KEY"))
-		log.Mask(env("AWS_SESSION_TOKEN"))
+	// A proxy's password, wherever the proxy comes from.
+	for _, v := range []string{input("http-proxy"), env("HTTPS_PROXY"), env("https_proxy"), env("HTTP_PROXY"), env("http_proxy")} {
+		if u, err := url.Parse(strings.TrimSpace(v)); err == nil && u.User != nil {
+			if pw, ok := u.User.Password(); ok {
+				log.Mask(pw)
+			}
+		}
 	}
 	// mask-aws-account-id: the account is in the role ARNs before any
 	// call names it; mask it before the first line, even if the inputs
@@ -161,7 +241,7 @@ func maskGiven(log *gha.Log, input, env func(string) string) {
 var accountInARN = regexp.MustCompile(`^\s*arn:[\w-]+:iam::(\d{12}):`)
 
 // newAssumer wires the credential flow to the SDK and the runner.
-func newAssumer(d Deps, log *gha.Log, base aws.Config, plan *config.Plan, runner gha.Runner, proxy func(*http.Request) (*url.URL, error)) *awsauth.Assumer {
+func newAssumer(d Deps, log *gha.Log, base aws.Config, plan *config.Plan, runner gha.Runner, proxy func(*http.Request) (*url.URL, error), chain aws.CredentialsProvider) *awsauth.Assumer {
 	newSTS := func(creds aws.CredentialsProvider) awsauth.STSAPI {
 		return sts.NewFromConfig(base, func(o *sts.Options) {
 			o.Retryer = aws.NopRetryer{} // awsauth drives retries itself
@@ -179,6 +259,7 @@ func newAssumer(d Deps, log *gha.Log, base aws.Config, plan *config.Plan, runner
 		o.ReadFile = d.ReadFile
 		o.Sleep = d.Sleep
 		o.Now = d.Now
+		o.DefaultChain = chain
 	})
 }
 
@@ -213,7 +294,7 @@ func prepare(ctx context.Context, get func(string) string, runner gha.Runner, d 
 	if err != nil {
 		errs = append(errs, err)
 	}
-	if plan == nil || plan.Export.Env || plan.Export.UnsetCurrent {
+	if plan == nil || plan.Export.Env || plan.Export.Profile != nil {
 		if err := gha.CheckFile("GITHUB_ENV", runner.EnvFile); err != nil {
 			errs = append(errs, err)
 		}
@@ -280,23 +361,39 @@ func deployOutputs(r *cfn.Result) []gha.KV {
 	return out
 }
 
-// envPairs are the variables later steps see.
+// envPairs are the variables later steps see. With output-env-credentials
+// false nothing but a profile's file paths is written, as in
+// configure-aws-credentials (which writes nothing at all, but runs on the
+// host: a Docker action's profile files need their host paths exported).
 func envPairs(plan *config.Plan, c *awsauth.Credentials) []gha.KV {
-	if !plan.Export.Env {
-		if plan.Export.UnsetCurrent {
-			return []gha.KV{{Key: "AWS_ACCESS_KEY_ID"}, {Key: "AWS_SECRET_ACCESS_KEY"}, {Key: "AWS_SESSION_TOKEN"}, {Key: "AWS_REGION"}, {Key: "AWS_DEFAULT_REGION"}}
+	var out []gha.KV
+	if pr := plan.Export.Profile; pr != nil && !c.Ambient {
+		if pr.ExportFiles.Credentials != "" {
+			out = append(out, gha.KV{Key: "AWS_SHARED_CREDENTIALS_FILE", Value: pr.ExportFiles.Credentials})
 		}
-		return nil
+		if pr.ExportFiles.Config != "" {
+			out = append(out, gha.KV{Key: "AWS_CONFIG_FILE", Value: pr.ExportFiles.Config})
+		}
 	}
-	// AWS_SESSION_TOKEN is always written, empty for static keys, so a stale
-	// token from an earlier step cannot pair with new keys.
-	return []gha.KV{
-		{Key: "AWS_ACCESS_KEY_ID", Value: c.AccessKeyID},
-		{Key: "AWS_SECRET_ACCESS_KEY", Value: c.SecretAccessKey},
-		{Key: "AWS_SESSION_TOKEN", Value: c.SessionToken},
-		{Key: "AWS_REGION", Value: plan.Region},
-		{Key: "AWS_DEFAULT_REGION", Value: plan.Region},
+	if !plan.Export.Env {
+		return out
 	}
+	switch {
+	case !c.Ambient:
+		// AWS_SESSION_TOKEN is always written, empty for static keys, so a
+		// stale token from an earlier step cannot pair with new keys.
+		out = append(out,
+			gha.KV{Key: "AWS_ACCESS_KEY_ID", Value: c.AccessKeyID},
+			gha.KV{Key: "AWS_SECRET_ACCESS_KEY", Value: c.SecretAccessKey},
+			gha.KV{Key: "AWS_SESSION_TOKEN", Value: c.SessionToken})
+	case plan.Export.UnsetCurrent:
+		out = append(out, gha.KV{Key: "AWS_ACCESS_KEY_ID"}, gha.KV{Key: "AWS_SECRET_ACCESS_KEY"}, gha.KV{Key: "AWS_SESSION_TOKEN"})
+	}
+	out = append(out, gha.KV{Key: "AWS_REGION", Value: plan.Region}, gha.KV{Key: "AWS_DEFAULT_REGION", Value: plan.Region})
+	if pr := plan.Export.Profile; pr != nil && !c.Ambient {
+		out = append(out, gha.KV{Key: "AWS_PROFILE", Value: pr.Name})
+	}
+	return out
 }
 
 func keysOf(kv []gha.KV) string {
@@ -305,6 +402,27 @@ func keysOf(kv []gha.KV) string {
 		ks[i] = p.Key
 	}
 	return strings.Join(ks, ", ")
+}
+
+// reportDeploy shows the deploy's result to people: the step summary and,
+// with pr-comment, the pull request's comment, one rendering for both. The
+// returned error is the comment's; the summary only warns.
+func reportDeploy(ctx context.Context, d Deps, log *gha.Log, plan *config.Plan, runner gha.Runner, res *cfn.Result, derr error, account string, proxy func(*http.Request) (*url.URL, error)) error {
+	report := cfn.ReportOptions{Commit: plan.Commit, Err: derr}
+	if plan.Auth.MaskAccountID {
+		report.Redact = []string{account}
+	}
+	if runner.SummaryFile != "" {
+		o := report
+		o.MaxLen, o.Limit = gha.MaxSummary, "the step summary's 1 MiB limit"
+		if err := (gha.FileWriter{}).AppendSummary(runner.SummaryFile, res.Markdown(o)); err != nil {
+			log.Warningf("writing the step summary: %v", err)
+		}
+	}
+	if plan.Review == nil {
+		return nil
+	}
+	return comment(ctx, d, log, plan, res, report, proxy)
 }
 
 // commentKey names the sticky comment of a stack and region: one per pull
@@ -352,6 +470,29 @@ func githubClient(proxy func(*http.Request) (*url.URL, error)) *http.Client {
 	tr.Proxy = proxy
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
+
+// proxyFunc applies the plan's proxy with Go's NO_PROXY rules
+// (golang.org/x/net/http/httpproxy): no-proxy entries match a host and its
+// subdomains, IP addresses and CIDR ranges, "*" matches everything, and
+// loopback addresses and localhost are never proxied. Link-local addresses
+// (instance metadata, the container credentials endpoints) never go through
+// a proxy either: a remote proxy cannot reach them for this machine.
+func proxyFunc(plan *config.Plan) func(*http.Request) (*url.URL, error) {
+	if plan.Proxy == nil {
+		return func(*http.Request) (*url.URL, error) { return nil, nil }
+	}
+	p := plan.Proxy.String()
+	f := (&httpproxy.Config{HTTPProxy: p, HTTPSProxy: p, NoProxy: plan.NoProxy}).ProxyFunc()
+	return func(r *http.Request) (*url.URL, error) {
+		if ip := net.ParseIP(r.URL.Hostname()); ip != nil && (ip.IsLinkLocalUnicast() || ip.Equal(imdsIPv6)) {
+			return nil, nil
+		}
+		return f(r.URL)
+	}
+}
+
+// imdsIPv6 is the instance metadata service's IPv6 address.
+var imdsIPv6 = net.ParseIP("fd00:ec2::254")
 
 // oidcClient fetches GitHub tokens; the runner answers in well under 10 s.
 func oidcClient(proxy func(*http.Request) (*url.URL, error)) *http.Client {

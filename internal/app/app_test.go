@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/fault"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerfile"
@@ -35,7 +36,7 @@ func deps(t *testing.T, srv *fakeaws.Server, env map[string]string, stdout *byte
 		ReadFile: os.ReadFile,
 		Now:      time.Now,
 		Sleep:    fault.Sleep,
-		LoadAWSConfig: func(ctx context.Context, region string, hc aws.HTTPClient) (aws.Config, error) {
+		LoadAWSConfig: func(ctx context.Context, region string, hc aws.HTTPClient, _ config.DefaultChain) (aws.Config, error) {
 			c, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region), awsconfig.WithHTTPClient(hc),
 				awsconfig.WithCredentialsProvider(aws.AnonymousCredentials{}), awsconfig.WithBaseEndpoint(srv.URL()),
 				// Keep the developer's ~/.aws out of the test.

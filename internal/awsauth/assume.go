@@ -45,6 +45,10 @@ type Credentials struct {
 	AccessKeyID, SecretAccessKey, SessionToken string
 	Expiration                                 time.Time // zero for static keys
 	Account, ARN                               string
+	// Ambient marks credentials taken unchanged from the SDK's default
+	// chain (no role to assume, or use-existing-credentials): they stay
+	// where they are and are not exported, as configure-aws-credentials.
+	Ambient bool
 }
 
 // Provider returns the credentials as an SDK provider.
@@ -75,6 +79,9 @@ type Options struct {
 	Now      func() time.Time
 	// Backoff replaces the SDK's exponential jitter (tests).
 	Backoff retry.BackoffDelayer
+	// DefaultChain is the SDK's default credential chain, the source for
+	// SourceChaining, SourceDefaultChain and Existing; nil means none.
+	DefaultChain aws.CredentialsProvider
 }
 
 // New returns an Assumer that makes STS clients with newSTS and reports to
@@ -132,11 +139,16 @@ func (f *flow) run(ctx context.Context) (*Credentials, error) {
 		}
 	}
 	var source aws.CredentialsProvider
-	if req.Source == SourceKeys || req.Source == SourceChaining {
-		k := req.Keys
-		source = aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey, SessionToken: k.SessionToken, Source: "input"}, nil
-		}))
+	var ambient aws.Credentials
+	switch {
+	case req.Source == SourceKeys:
+		source = staticProvider(aws.Credentials{AccessKeyID: req.Keys.AccessKeyID, SecretAccessKey: req.Keys.SecretAccessKey, SessionToken: req.Keys.SessionToken, Source: "input"})
+	case req.Source.FromChain():
+		var err error
+		if ambient, err = f.loadChain(ctx); err != nil {
+			return nil, err
+		}
+		source = staticProvider(ambient)
 	}
 	roleARN := req.RoleARN
 	if req.MaskAccountID {
@@ -144,13 +156,22 @@ func (f *flow) run(ctx context.Context) (*Credentials, error) {
 		f.log.Mask(accountOf(roleARN))
 	}
 	if req.RoleName == "" {
-		// Stored keys and no role: validate and export them as they are.
-		f.log.Infof("No role-to-assume: validating the given keys and exporting them as they are")
-		id, err := f.callerIdentity(ctx, f.newSTS(source), "checking the given keys", false)
+		// No role: validate the source and hand it on as it is: stored keys
+		// are exported, the chain's credentials stay where they are.
+		c := &Credentials{AccessKeyID: req.Keys.AccessKeyID, SecretAccessKey: req.Keys.SecretAccessKey, SessionToken: req.Keys.SessionToken}
+		what := "checking the given keys"
+		if req.Source.FromChain() {
+			f.log.Infof("No role-to-assume: checking the credentials of the SDK's default chain (they are not exported; later steps find them where this step did)")
+			c = &Credentials{AccessKeyID: ambient.AccessKeyID, SecretAccessKey: ambient.SecretAccessKey, SessionToken: ambient.SessionToken, Expiration: chainExpiry(ambient), Ambient: true}
+			what = "checking the default chain's credentials"
+		} else {
+			f.log.Infof("No role-to-assume: validating the given keys and exporting them as they are")
+		}
+		id, err := f.callerIdentity(ctx, f.newSTS(source), what, false)
 		if err != nil {
 			return nil, err
 		}
-		c := &Credentials{AccessKeyID: req.Keys.AccessKeyID, SecretAccessKey: req.Keys.SecretAccessKey, SessionToken: req.Keys.SessionToken, Account: aws.ToString(id.Account), ARN: aws.ToString(id.Arn)}
+		c.Account, c.ARN = aws.ToString(id.Account), aws.ToString(id.Arn)
 		f.maskAccount(c)
 		return c, f.checkAccount(c)
 	}
@@ -171,36 +192,45 @@ func (f *flow) run(ctx context.Context) (*Credentials, error) {
 		session = DefaultSessionName(req.GitHub, req.SessionDiscriminator)
 	}
 
-	var got issued
-	var err error
-	switch {
-	case req.Source.WebIdentity():
-		got, err = f.assumeWithWebIdentity(ctx, roleARN, session)
-	default:
-		got, err = f.assumeRole(ctx, f.newSTS(source), roleARN, session)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if got.creds == nil {
-		return nil, fault.New("assuming role "+roleARN, errors.New("STS answered without credentials"),
-			"the STS endpoint answered success with no Credentials element, which real STS never does; check sts-endpoint, AWS_ENDPOINT_URL* and any proxy in between")
-	}
-	creds := got.creds
-	c := &Credentials{AccessKeyID: aws.ToString(creds.AccessKeyId), SecretAccessKey: aws.ToString(creds.SecretAccessKey), SessionToken: aws.ToString(creds.SessionToken), Expiration: aws.ToTime(creds.Expiration)}
-	// The secrets exist now: mask them before anything else happens.
-	f.log.Mask(c.AccessKeyID)
-	f.log.Mask(c.SecretAccessKey)
-	f.log.Mask(c.SessionToken)
-	if err := checkCredentialShape(c); err != nil {
-		return nil, err
+	var c *Credentials
+	for try := 1; ; try++ {
+		var got issued
+		var err error
+		if req.Source.WebIdentity() {
+			got, err = f.assumeWithWebIdentity(ctx, roleARN, session)
+		} else {
+			got, err = f.assumeRole(ctx, f.newSTS(source), roleARN, session)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if got.creds == nil {
+			return nil, fault.New("assuming role "+roleARN, errors.New("STS answered without credentials"),
+				"the STS endpoint answered success with no Credentials element, which real STS never does; check sts-endpoint, AWS_ENDPOINT_URL* and any proxy in between")
+		}
+		creds := got.creds
+		c = &Credentials{AccessKeyID: aws.ToString(creds.AccessKeyId), SecretAccessKey: aws.ToString(creds.SecretAccessKey), SessionToken: aws.ToString(creds.SessionToken), Expiration: aws.ToTime(creds.Expiration), ARN: got.arn}
+		// The secrets exist now: mask them before anything else happens.
+		f.log.Mask(c.AccessKeyID)
+		f.log.Mask(c.SecretAccessKey)
+		f.log.Mask(c.SessionToken)
+		if err := checkCredentialShape(c); err != nil {
+			return nil, err
+		}
+		if !req.SpecialCharactersWorkaround || !hasSpecialCharacters(c) {
+			break
+		}
+		if try >= maxSpecialTries {
+			return nil, fault.New("assuming role "+roleARN, fmt.Errorf("every one of %d sessions had special characters in its keys", try),
+				"special-characters-workaround asks STS for new sessions until the secret has none, which usually takes 2 to 4; turn it off (this action writes secrets with any characters safely)")
+		}
+		f.log.Infof("special-characters-workaround: the new secret access key has special characters; assuming the role again (%d of at most %d)", try+1, maxSpecialTries)
 	}
 
 	// Confirm the account and role before anything is written. The answer
 	// names the session (arn:PARTITION:sts::ACCOUNT:assumed-role/ROLE/SESSION),
 	// so no second call is needed; an STS-compatible service that leaves it
 	// out is asked with GetCallerIdentity instead.
-	c.ARN = got.arn
 	if c.ARN == "" {
 		id, err := f.callerIdentity(ctx, f.newSTS(c.Provider()), "confirming the assumed role", true)
 		if err != nil {
@@ -218,6 +248,92 @@ func (f *flow) run(ctx context.Context) (*Credentials, error) {
 	}
 	f.log.Infof("Assumed %s (account %s), session %s, valid until %s", c.ARN, c.Account, session, c.Expiration.UTC().Format(time.RFC3339))
 	return c, nil
+}
+
+// maxSpecialTries bounds special-characters-workaround, which
+// configure-aws-credentials runs without a bound: about 28% of AWS secret keys
+// have none of the characters, so 30 sessions fail to find one with a
+// probability near 5e-5.
+const maxSpecialTries = 30
+
+// specialCharacters are those configure-aws-credentials' workaround avoids
+// (helpers.ts SPECIAL_CHARS_REGEX).
+const specialCharacters = `!@#$%^&*()_+-=[]{};':"\|,.<>/?`
+
+func hasSpecialCharacters(c *Credentials) bool {
+	return strings.ContainsAny(c.AccessKeyID, specialCharacters) || strings.ContainsAny(c.SecretAccessKey, specialCharacters)
+}
+
+func staticProvider(c aws.Credentials) aws.CredentialsProvider {
+	return aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return c, nil }))
+}
+
+func chainExpiry(c aws.Credentials) time.Time {
+	if c.CanExpire {
+		return c.Expires
+	}
+	return time.Time{}
+}
+
+// loadChain takes the source credentials from the SDK's default chain and
+// masks them before anything could print them.
+func (f *flow) loadChain(ctx context.Context) (aws.Credentials, error) {
+	if f.o.DefaultChain == nil {
+		return aws.Credentials{}, explainChain(errors.New("no default credential chain was configured"), f.req)
+	}
+	var creds aws.Credentials
+	err := f.r.do(ctx, "loading credentials from the SDK's default chain", f.per, func(ctx context.Context, _ int) error {
+		var err error
+		creds, err = f.o.DefaultChain.Retrieve(ctx)
+		return err
+	})
+	for _, s := range []string{creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken} {
+		if s != "" {
+			f.log.Mask(s)
+		}
+	}
+	if err == nil && (creds.AccessKeyID == "" || creds.SecretAccessKey == "") {
+		err = errors.New("the chain returned empty credentials")
+	}
+	if err != nil {
+		return aws.Credentials{}, explainChain(err, f.req)
+	}
+	f.log.Infof("Source credentials: %s", chainSourceName(creds.Source))
+	return creds, nil
+}
+
+// Existing checks the credentials the SDK's default chain finds already
+// (use-existing-credentials): valid means GetCallerIdentity accepts them, in
+// one attempt, as configure-aws-credentials does. Any failure means "not
+// valid", and the caller goes on as normal.
+func (a *Assumer) Existing(ctx context.Context, req Request) (*Credentials, bool) {
+	if a.o.DefaultChain == nil {
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	creds, err := a.o.DefaultChain.Retrieve(ctx)
+	if err != nil || creds.AccessKeyID == "" {
+		a.log.Debugf("use-existing-credentials: the default chain found none: %v", err)
+		return nil, false
+	}
+	for _, s := range []string{creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken} {
+		if s != "" {
+			a.log.Mask(s)
+		}
+	}
+	id, err := a.newSTS(staticProvider(creds)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || aws.ToString(id.Account) == "" {
+		a.log.Debugf("use-existing-credentials: STS refused them: %v", err)
+		return nil, false
+	}
+	c := &Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken, Expiration: chainExpiry(creds),
+		Account: aws.ToString(id.Account), ARN: aws.ToString(id.Arn), Ambient: true}
+	if req.MaskAccountID {
+		a.log.Mask(c.Account)
+		a.log.Mask(c.ARN)
+	}
+	return c, true
 }
 
 // issued is what AssumeRole* answered.

@@ -411,14 +411,14 @@ func TestDefaultSessionName(t *testing.T) {
 	}
 }
 
-func TestSessionTags_sanitised_and_custom_override(t *testing.T) {
+func TestSessionTags_sanitised_and_custom_after_defaults(t *testing.T) {
 	t.Parallel()
-	req, opt := SessionTags(GitHub{Repository: "o/r", Workflow: "CI <main>", Ref: "refs/heads/feat/x", EventName: "push"}, []Tag{{Key: "workflow", Value: "mine"}})
+	req, opt := SessionTags(GitHub{Repository: "o/r", Workflow: "CI <main>", Ref: "refs/heads/feat/x", EventName: "push"}, []Tag{{Key: "Team", Value: "mine"}})
 	got := map[string]string{}
 	for _, t := range append(req, opt...) {
 		got[t.Key] = t.Value
 	}
-	if got["Branch"] != "feat/x" || got["workflow"] != "mine" || got["Workflow"] != "" || got["EventName"] != "push" {
+	if got["Branch"] != "refs/heads/feat/x" || got["Team"] != "mine" || got["Workflow"] != "CI _main_" || got["EventName"] != "push" {
 		t.Errorf("tags = %v", got)
 	}
 }

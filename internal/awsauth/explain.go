@@ -193,3 +193,86 @@ func oidcDenied(c Claims, roleARN string) string {
 	}
 	return b.String()
 }
+
+// chainSourceName names the provider of the SDK's default chain that answered.
+func chainSourceName(src string) string {
+	switch {
+	case src == "EnvConfigCredentials":
+		return "environment variables (AWS_ACCESS_KEY_ID, via the SDK's default chain)"
+	case strings.HasPrefix(src, "SharedConfigCredentials"):
+		return "shared credentials file (" + strings.TrimSpace(strings.TrimPrefix(src, "SharedConfigCredentials:")) + ")"
+	case src == "EC2RoleProvider":
+		return "EC2 instance profile (instance metadata, IMDSv2)"
+	case src == "CredentialsEndpointProvider":
+		return "container credentials endpoint (ECS task role or EKS Pod Identity)"
+	case src == "WebIdentityCredentials":
+		return "web identity token file (AWS_WEB_IDENTITY_TOKEN_FILE, e.g. EKS IRSA)"
+	case src == "AssumeRoleProvider":
+		return "a role assumed by the shared config profile (role_arn)"
+	case src == "ProcessProvider":
+		return "credential_process of the shared config profile"
+	case src == "SSOProvider":
+		return "IAM Identity Center (SSO) profile"
+	case src == "":
+		return "the SDK's default chain"
+	}
+	return src + " (SDK's default chain)"
+}
+
+// explainChain says what the SDK's default chain looked at, in its order,
+// when it found no credentials, and how to give it some.
+func explainChain(err error, req Request) error {
+	ci := req.Chain
+	var tried []string
+	switch {
+	case ci.EnvKeysIgnored:
+		tried = append(tried, "environment variables (ignored: unset-current-credentials is true)")
+	case ci.EnvKeys:
+		tried = append(tried, "environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
+	default:
+		tried = append(tried, "environment variables (AWS_ACCESS_KEY_ID not set)")
+	}
+	profile := "default"
+	if ci.Profile != "" {
+		profile = ci.Profile + " (AWS_PROFILE)"
+	}
+	tried = append(tried, fmt.Sprintf("shared config profile %s in %s and %s", profile, orDefault(ci.CredentialsFile, "~/.aws/credentials"), orDefault(ci.ConfigFile, "~/.aws/config")))
+	if ci.WebIdentityTokenFile != "" {
+		tried = append(tried, "web identity token file "+ci.WebIdentityTokenFile+" (AWS_WEB_IDENTITY_TOKEN_FILE)")
+	} else {
+		tried = append(tried, "web identity (AWS_WEB_IDENTITY_TOKEN_FILE not set)")
+	}
+	if ci.ContainerCredentials != "" {
+		tried = append(tried, "container credentials ("+ci.ContainerCredentials+")")
+	} else {
+		tried = append(tried, "container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/FULL_URI not set)")
+	}
+	switch {
+	case ci.IMDSDisabled:
+		tried = append(tried, "EC2 instance metadata (disabled: AWS_EC2_METADATA_DISABLED=true)")
+	case ci.IMDSEndpoint != "":
+		tried = append(tried, "EC2 instance metadata IMDSv2 at "+ci.IMDSEndpoint+" (AWS_EC2_METADATA_SERVICE_ENDPOINT)")
+	default:
+		tried = append(tried, "EC2 instance metadata IMDSv2 at 169.254.169.254")
+	}
+	var hint strings.Builder
+	what, found := "finding source credentials with the SDK's default chain", "no credentials"
+	if ci.NoOIDC {
+		what = "finding source credentials for role-to-assume"
+		found = "the job has no GitHub OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set) and the SDK's default credential chain found none"
+		hint.WriteString("for GitHub OIDC add `permissions: id-token: write` to the workflow or job, or pass aws-access-key-id/aws-secret-access-key. Pull requests from forks never get an OIDC token. ")
+	}
+	if !ci.IMDSDisabled {
+		hint.WriteString("On a self-hosted EC2 runner this action runs in a Docker container, one network hop further than the host: IMDSv2 answers it only with a hop limit of 2 " +
+			"(aws ec2 modify-instance-metadata-options --instance-id ID --http-tokens required --http-put-response-hop-limit 2), and the instance needs an instance profile. ")
+	}
+	hint.WriteString("On ECS or EKS the container credentials or IRSA variables must reach the step's environment.")
+	return fault.New(what, fmt.Errorf("%s. Tried, in order: %s. The chain said: %w", found, strings.Join(tried, "; "), err), hint.String())
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -71,8 +71,12 @@ func sanitizeTagValue(v string) string {
 	return v
 }
 
-// defaultTags are the session tags sent with AssumeRole, in order. Required
-// ones stay when STS answers PackedPolicyTooLarge; the others are dropped.
+// defaultTags are the session tags sent with AssumeRole, in order, with the
+// keys and values of configure-aws-credentials v6.2.3 (assumeRole.ts), so
+// trust and ABAC policies written for it match: Branch is GITHUB_REF
+// (refs/heads/main, refs/pull/42/merge), not the short name. Required ones
+// stay when STS answers PackedPolicyTooLarge; the others are dropped. Every
+// key is protected: custom-tags may not set it (ProtectedTagKey).
 var defaultTags = []struct {
 	key      string
 	required bool
@@ -84,7 +88,7 @@ var defaultTags = []struct {
 	{"Action", true, func(g GitHub) string { return g.Action }},
 	{"Actor", true, func(g GitHub) string { return g.Actor }},
 	{"Commit", true, func(g GitHub) string { return g.SHA }},
-	{"Branch", true, branchOf},
+	{"Branch", true, func(g GitHub) string { return g.Ref }},
 	{"EventName", false, func(g GitHub) string { return g.EventName }},
 	{"BaseRef", false, func(g GitHub) string { return g.BaseRef }},
 	{"HeadRef", false, func(g GitHub) string { return g.HeadRef }},
@@ -93,36 +97,45 @@ var defaultTags = []struct {
 	{"TriggeringActor", false, func(g GitHub) string { return g.TriggeringActor }},
 }
 
-// RequiredTagCount is how many of the action's own tags always reach STS,
-// which custom tags must leave room for.
-func RequiredTagCount() int {
-	n := 0
-	for _, t := range defaultTags {
-		if t.required {
-			n++
+// ProtectedTagKey reports whether key is one of the action's own session tag
+// keys, which custom-tags may not set: a workflow author could otherwise
+// claim another repository or branch to a policy that trusts
+// aws:PrincipalTag. STS treats tag keys case-insensitively, so the check does
+// too (configure-aws-credentials compares case-sensitively).
+func ProtectedTagKey(key string) bool {
+	for _, d := range defaultTags {
+		if strings.EqualFold(d.key, key) {
+			return true
 		}
 	}
-	return n
+	return false
 }
 
-func branchOf(g GitHub) string {
-	if g.RefName != "" {
-		return g.RefName
+// ProtectedTagKeys lists the protected keys, for messages.
+func ProtectedTagKeys() []string {
+	keys := make([]string, len(defaultTags))
+	for i, d := range defaultTags {
+		keys[i] = d.key
 	}
-	return strings.TrimPrefix(strings.TrimPrefix(g.Ref, "refs/heads/"), "refs/tags/")
+	return keys
 }
 
-// SessionTags returns the tags sent with AssumeRole: required ones first, then
-// the optional ones that are dropped when STS answers PackedPolicyTooLarge,
-// then custom tags (which override defaults with the same key).
+// DefaultTagCount is how many of the action's own tags this job sends (tags
+// with an empty value are left out), which custom tags must leave room for
+// within STS's limit of 50.
+func DefaultTagCount(gh GitHub) int {
+	required, optional := SessionTags(gh, nil)
+	return len(required) + len(optional)
+}
+
+// SessionTags returns the tags sent with AssumeRole: the action's required
+// ones first, then the optional ones that are dropped when STS answers
+// PackedPolicyTooLarge, then the custom tags (whose keys the caller has
+// checked with ProtectedTagKey).
 func SessionTags(gh GitHub, custom []Tag) (required, optional []Tag) {
-	override := map[string]bool{}
-	for _, t := range custom {
-		override[strings.ToLower(t.Key)] = true
-	}
 	for _, d := range defaultTags {
 		v := sanitizeTagValue(d.value(gh))
-		if v == "" || override[strings.ToLower(d.key)] {
+		if v == "" {
 			continue
 		}
 		if d.required {

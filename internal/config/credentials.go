@@ -51,6 +51,7 @@ func (l *loader) loadCredentials() {
 		}
 		a.AllowedAccountIDs = append(a.AllowedAccountIDs, id)
 	}
+	a.SpecialCharactersWorkaround = l.boolean("special-characters-workaround", false)
 	l.loadAttempts(l.get("retry-max-attempts"), l.boolean("disable-retry", false))
 	// action-timeout-s replaces the credential phase's own budget.
 	a.Budget.Total = l.plan.ActionTimeout
@@ -63,10 +64,13 @@ func (l *loader) loadCredentials() {
 		}
 		a.STSEndpoint = u.String()
 	}
-	l.plan.Proxy = parseURL(l.p, "http-proxy", l.get("http-proxy"))
 	l.checkSourceAndRole()
 }
 
+// loadSource decides where the credentials that assume the role come from,
+// in configure-aws-credentials' order: stored keys, a web identity token
+// file, role-chaining, GitHub OIDC, else the SDK's default credential chain
+// (instance profile, container credentials, IRSA, AWS_PROFILE, environment).
 func (l *loader) loadSource(role string) {
 	a := &l.plan.Auth
 	k := awsauth.Keys{
@@ -76,22 +80,23 @@ func (l *loader) loadSource(role string) {
 	}
 	tokenFile := l.get("web-identity-token-file")
 	chaining := l.boolean("role-chaining", false)
-	unset := l.boolean("unset-current-credentials", false)
+	skipOIDC := l.boolean("force-skip-oidc", false)
 	keys := k.AccessKeyID != "" || k.SecretAccessKey != ""
 	switch {
 	case keys && tokenFile != "":
 		l.p.add("web-identity-token-file", "cannot be combined with aws-access-key-id/aws-secret-access-key; use one credential source")
-	case keys && chaining:
-		l.p.add("role-chaining", "cannot be combined with aws-access-key-id/aws-secret-access-key: chaining uses the credentials already in the environment; remove one")
 	case chaining && tokenFile != "":
 		l.p.add("role-chaining", "cannot be combined with web-identity-token-file; use one credential source")
-	case chaining && unset:
-		l.p.add("role-chaining", "cannot be combined with unset-current-credentials: chaining needs the current credentials")
 	}
 	r := l.o.Runner
+	oidc := r.IDTokenURL != "" && r.IDTokenToken != ""
 	switch {
 	case keys:
 		a.Source = awsauth.SourceKeys
+		if chaining {
+			// As configure-aws-credentials: the given keys are the source.
+			l.plan.Warnings = append(l.plan.Warnings, "role-chaining is ignored: aws-access-key-id/aws-secret-access-key are the source credentials")
+		}
 		if k.AccessKeyID == "" {
 			l.p.add("aws-access-key-id", "is missing while aws-secret-access-key is set; set both from your secrets")
 		} else if !accessKeyRe.MatchString(k.AccessKeyID) {
@@ -110,26 +115,64 @@ func (l *loader) loadSource(role string) {
 		a.Keys = k
 	case tokenFile != "":
 		a.Source = awsauth.SourceTokenFile
-		a.TokenFile = l.resolve("web-identity-token-file", tokenFile)
+		a.TokenFile = l.resolveToken(tokenFile)
 	case chaining:
 		a.Source = awsauth.SourceChaining
-		a.Keys = awsauth.Keys{AccessKeyID: l.env("AWS_ACCESS_KEY_ID"), SecretAccessKey: l.env("AWS_SECRET_ACCESS_KEY"), SessionToken: l.env("AWS_SESSION_TOKEN")}
-		if a.Keys.AccessKeyID == "" || a.Keys.SecretAccessKey == "" {
-			l.p.add("role-chaining", "is true but the environment has no AWS credentials; run a credentials step before this one (or use this action's stored keys or OIDC)")
-		} else if badToken(a.Keys.SecretAccessKey) || badToken(a.Keys.SessionToken) {
-			l.p.add("role-chaining", "the environment's AWS_SECRET_ACCESS_KEY or AWS_SESSION_TOKEN contains white space or a line break; fix the step that set them")
-		}
-	case role != "" && r.IDTokenURL != "" && r.IDTokenToken != "":
+	case role != "" && oidc && !skipOIDC:
 		a.Source = awsauth.SourceOIDC
-	case role != "":
-		l.p.add("role-to-assume", "needs a credential source: the job has no GitHub OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set). "+
-			"Add `permissions: id-token: write` to the workflow or job, or pass aws-access-key-id/aws-secret-access-key. Pull requests from forks never get an OIDC token")
 	default:
-		l.p.add("role-to-assume", "is required unless you pass aws-access-key-id/aws-secret-access-key: set it to the deploy role ARN, e.g. arn:aws:iam::123456789012:role/deploy")
+		a.Source = awsauth.SourceDefaultChain
 	}
-	if k.SessionToken != "" && a.Source != awsauth.SourceKeys && a.Source != awsauth.SourceChaining {
+	if a.Source.FromChain() || l.plan.UseExisting {
+		a.Chain = l.chainInfo(role != "" && !oidc && !skipOIDC && a.Source == awsauth.SourceDefaultChain)
+	}
+	if k.SessionToken != "" && a.Source != awsauth.SourceKeys {
 		l.p.add("aws-session-token", "is only used with aws-access-key-id/aws-secret-access-key; remove it")
 	}
+}
+
+// chainInfo is what the environment says about the SDK's default chain,
+// for the message when it finds nothing.
+func (l *loader) chainInfo(noOIDC bool) awsauth.ChainInfo {
+	dc := l.plan.DefaultChain
+	ci := awsauth.ChainInfo{
+		EnvKeys:              l.env("AWS_ACCESS_KEY_ID") != "" && l.env("AWS_SECRET_ACCESS_KEY") != "",
+		EnvKeysIgnored:       dc.IgnoreEnvKeys,
+		Profile:              l.env("AWS_PROFILE"),
+		CredentialsFile:      dc.CredentialsFile,
+		ConfigFile:           dc.ConfigFile,
+		WebIdentityTokenFile: l.env("AWS_WEB_IDENTITY_TOKEN_FILE"),
+		IMDSDisabled:         strings.EqualFold(l.env("AWS_EC2_METADATA_DISABLED"), "true"),
+		IMDSEndpoint:         l.env("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+		NoOIDC:               noOIDC,
+	}
+	for _, v := range []string{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
+		if l.env(v) != "" {
+			ci.ContainerCredentials = v
+			break
+		}
+	}
+	return ci
+}
+
+// resolveToken applies the token file rule: inside the workspace (or a
+// Kubernetes service-account token path), and no symbolic links.
+func (l *loader) resolveToken(p string) string {
+	const input = "web-identity-token-file"
+	real, err := l.o.Runner.Workspace.ResolveNoLinks(p)
+	switch {
+	case err == nil:
+		return real
+	case errors.Is(err, gha.ErrSymlink):
+		l.p.add(input, "%s is a symbolic link or lies in a linked directory; token files must be regular files, as in configure-aws-credentials (the Kubernetes paths /var/run/secrets/*/serviceaccount/token are exempt)", show(p))
+	case errors.Is(err, gha.ErrOutsideWorkspace):
+		l.p.add(input, "%s is outside the workspace (%s): a Docker action sees only the workspace, so a host path such as an IRSA token is not there; copy the token into the workspace in an earlier step", show(p), err)
+	case errors.Is(err, fs.ErrNotExist):
+		l.p.add(input, "web identity token file %s does not exist: relative paths are taken from the repository root (GITHUB_WORKSPACE); write it in an earlier step", show(p))
+	default:
+		l.p.add(input, "%s: %v", show(p), err)
+	}
+	return ""
 }
 
 // badToken reports white space inside a credential: it can only be a
@@ -235,35 +278,57 @@ func (l *loader) loadDuration(v string) {
 	a.Duration = d
 }
 
+// loadTags checks custom-tags as configure-aws-credentials does
+// (assumeRole.ts parseAndValidateCustomTags): a JSON object of strings,
+// numbers or booleans, no key of the action's own tags, and at most 50 tags
+// together with the ones this job sends.
 func (l *loader) loadTags(custom, transitive string) {
 	a := &l.plan.Auth
 	if custom != "" {
 		dec := json.NewDecoder(strings.NewReader(custom))
 		dec.UseNumber()
-		var m map[string]any
-		if err := dec.Decode(&m); err != nil {
-			l.p.add("custom-tags", "is not a JSON object; write e.g. {\"Team\":\"payments\",\"CostCenter\":\"42\"}")
-		} else {
+		var v any
+		err := dec.Decode(&v)
+		m, isObject := v.(map[string]any)
+		switch {
+		case err != nil:
+			l.p.add("custom-tags", "is not valid JSON; write an object, e.g. {\"Team\":\"payments\",\"CostCenter\":\"42\"}")
+		case !isObject:
+			l.p.add("custom-tags", "must be a JSON object (not an array or a single value), e.g. {\"Team\":\"payments\"}")
+		default:
 			keys := make([]string, 0, len(m))
 			for k := range m {
 				keys = append(keys, k)
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				v := fmt.Sprint(m[k])
+				var val string
+				switch x := m[k].(type) {
+				case string:
+					val = x
+				case json.Number:
+					val = x.String()
+				case bool:
+					val = fmt.Sprint(x)
+				default:
+					l.p.add("custom-tags", "value of %s must be a string, number or boolean", show(k))
+					continue
+				}
 				switch {
 				case !tagKeyRe.MatchString(k):
 					l.p.add("custom-tags", "key %s must be 1-128 letters, digits, spaces or _.:/=+-@", show(k))
 				case strings.HasPrefix(strings.ToLower(k), "aws:"):
 					l.p.add("custom-tags", "key %s uses the reserved aws: prefix; rename it", show(k))
-				case !tagValueRe.MatchString(v):
+				case awsauth.ProtectedTagKey(k):
+					l.p.add("custom-tags", "key %s is one of the action's own session tags (%s), which policies trust to say where the job runs; it cannot be overridden, rename it", show(k), strings.Join(awsauth.ProtectedTagKeys(), ", "))
+				case !tagValueRe.MatchString(val):
 					l.p.add("custom-tags", "value of %s must be at most 256 letters, digits, spaces or _.:/=+-@", show(k))
 				default:
-					a.CustomTags = append(a.CustomTags, awsauth.Tag{Key: k, Value: v})
+					a.CustomTags = append(a.CustomTags, awsauth.Tag{Key: k, Value: val})
 				}
 			}
-			if own := awsauth.RequiredTagCount(); len(m) > awsauth.MaxSessionTags-own {
-				l.p.add("custom-tags", "has %d tags; STS allows %d session tags and the action sends %d of its own; remove some or set role-skip-session-tagging", len(m), awsauth.MaxSessionTags, own)
+			if own := awsauth.DefaultTagCount(a.GitHub); own+len(m) > awsauth.MaxSessionTags {
+				l.p.add("custom-tags", "would make %d session tags (%d of this job's own and %d custom); STS allows %d: remove some", own+len(m), own, len(m), awsauth.MaxSessionTags)
 			}
 		}
 	}
@@ -310,18 +375,26 @@ func (l *loader) loadPolicies(inline, managed string) {
 	}
 }
 
+// loadAttempts reads retry-max-attempts: any whole number from 1, as
+// configure-aws-credentials (the credential phase's time budget bounds the
+// total, not the count).
 func (l *loader) loadAttempts(attempts string, disable bool) {
 	a := &l.plan.Auth
 	a.MaxAttempts = awsauth.DefaultAttempts
 	if attempts != "" {
 		n, ok := wholeNumber(attempts)
-		if !ok || n < 1 || n > 20 {
-			l.p.add("retry-max-attempts", "%s must be a whole number from 1 to 20", show(attempts))
+		if !ok || n < 1 {
+			l.p.add("retry-max-attempts", "%s must be a whole number of attempts, 1 or more", show(attempts))
 		} else {
 			a.MaxAttempts = n
 		}
 	}
-	if disable {
+	switch {
+	case a.SpecialCharactersWorkaround:
+		// As configure-aws-credentials: the workaround turns retries on
+		// with 12 attempts, whatever disable-retry says.
+		a.MaxAttempts = 12
+	case disable:
 		a.MaxAttempts = 1
 	}
 }
@@ -330,9 +403,6 @@ func (l *loader) checkSourceAndRole() {
 	a := &l.plan.Auth
 	if a.RoleARN == "" && a.RoleName != "" && a.Source.WebIdentity() {
 		l.p.add("role-to-assume", "is a bare role name; with OIDC there is no source account to resolve it in. Use the full ARN arn:aws:iam::ACCOUNT:role/%s", a.RoleName)
-	}
-	if a.Source == awsauth.SourceChaining && a.Duration > awsauth.MaxChainDuration {
-		l.p.add("role-duration-seconds", "%d exceeds the 1 hour limit of role chaining; set it to 3600 or less", int(a.Duration/time.Second))
 	}
 	if a.RoleName == "" {
 		return // keys with no role are exported as they are

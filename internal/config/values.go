@@ -14,6 +14,7 @@ var (
 	anyARNRe      = regexp.MustCompile(`^arn:([^:]*):([^:]*):([^:]*):([^:]*):(.*)$`)
 	partitionRe   = regexp.MustCompile(`^(` + partitions + `)$`)
 	regionRe      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+	anyRegionRe   = regexp.MustCompile(`^[a-z0-9-]+$`)
 	zoneRe        = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}[a-z]$`)
 	accountRe     = regexp.MustCompile(`^\d{12}$`)
 	roleNameRe    = newPattern(`^[\w+=,.@-]+$`, 1, 64)

@@ -44,6 +44,12 @@ func (f FileWriter) WriteOutput(path string, pairs []KV) error {
 // shown at all.
 const MaxSummary = 1 << 20
 
+// WriteState appends pairs to the GITHUB_STATE file at path in one write; the
+// runner hands them to the action's post step as STATE_<name>.
+func (f FileWriter) WriteState(path string, pairs []KV) error {
+	return f.write("GITHUB_STATE", path, pairs, outputKey)
+}
+
 // AppendSummary appends markdown to the GITHUB_STEP_SUMMARY file at path.
 func (f FileWriter) AppendSummary(path, markdown string) error {
 	return appendFile("GITHUB_STEP_SUMMARY", path, []byte(markdown))

@@ -70,6 +70,13 @@ func (l *Log) Debugf(format string, args ...any) {
 	l.action.Debugf("%s", neutralizeLines(fmt.Sprintf(format, args...)))
 }
 
+// Noticef prints a notice annotation, escaped like Debugf.
+func (l *Log) Noticef(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.action.Noticef("%s", neutralizeLines(fmt.Sprintf(format, args...)))
+}
+
 // Warningf prints a warning annotation, escaped like Debugf.
 func (l *Log) Warningf(format string, args ...any) {
 	l.mu.Lock()

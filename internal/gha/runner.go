@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 )
@@ -31,6 +32,12 @@ type Runner struct {
 	// EventPath is the webhook payload that triggered the run
 	// (GITHUB_EVENT_PATH); the pull-request number is read from it.
 	EventPath string
+	// StateFile is GITHUB_STATE, read by the action's post step.
+	StateFile string
+	// Home is HOME and Temp is RUNNER_TEMP. A Docker action's HOME is
+	// /github/home, which the runner mounts from $RUNNER_TEMP/_github_home;
+	// RUNNER_TEMP keeps the host's path, which the container cannot see.
+	Home, Temp string
 	// Job names the run for session names, tags and change-set names.
 	Job Job
 }
@@ -49,6 +56,9 @@ func ReadRunner(getenv func(string) string) Runner {
 		EnvFile:      getenv("GITHUB_ENV"),
 		OutputFile:   getenv("GITHUB_OUTPUT"),
 		SummaryFile:  getenv("GITHUB_STEP_SUMMARY"),
+		StateFile:    getenv("GITHUB_STATE"),
+		Home:         getenv("HOME"),
+		Temp:         getenv("RUNNER_TEMP"),
 		Debug:        getenv("RUNNER_DEBUG") == "1" || strings.EqualFold(getenv("ACTIONS_STEP_DEBUG"), "true"),
 		IDTokenURL:   getenv("ACTIONS_ID_TOKEN_REQUEST_URL"),
 		IDTokenToken: getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
@@ -62,6 +72,65 @@ func ReadRunner(getenv func(string) string) Runner {
 			TriggeringActor: getenv("GITHUB_TRIGGERING_ACTOR"),
 		},
 	}
+}
+
+// hostHome is where the runner host keeps a Docker action's HOME, or "".
+func (r Runner) hostHome() string {
+	if r.Temp == "" || r.Home == "" {
+		return ""
+	}
+	return filepath.Join(r.Temp, "_github_home")
+}
+
+// inContainer reports whether Home is the mount of the host's
+// $RUNNER_TEMP/_github_home, seen from inside a Docker action: the host's
+// path is not visible here.
+func (r Runner) inContainer() bool {
+	h := r.hostHome()
+	if h == "" {
+		return false
+	}
+	_, err := os.Lstat(h)
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+// HostPath returns the path under which later steps on the runner host find
+// p, a file this step wrote under Home. Inside a Docker action, Home is the
+// mount of $RUNNER_TEMP/_github_home; elsewhere paths come back unchanged.
+// Later container steps see the host's path too, which does not exist in
+// their container; LocalPath turns it back for this action.
+func (r Runner) HostPath(p string) string {
+	rel, ok := under(r.Home, p)
+	if !ok || !r.inContainer() {
+		return p
+	}
+	return filepath.Join(r.hostHome(), rel)
+}
+
+// LocalPath is the inverse of HostPath: a path an earlier step exported (such
+// as AWS_SHARED_CREDENTIALS_FILE) that names the host's view of a Docker
+// action's HOME becomes this container's view of it.
+func (r Runner) LocalPath(p string) string {
+	if p == "" {
+		return p
+	}
+	rel, ok := under(r.hostHome(), p)
+	if !ok || !r.inContainer() {
+		return p
+	}
+	return filepath.Join(r.Home, rel)
+}
+
+// under returns p relative to dir when p lies inside dir.
+func under(dir, p string) (string, bool) {
+	if dir == "" || !filepath.IsAbs(p) {
+		return "", false
+	}
+	rel, err := filepath.Rel(dir, p)
+	if err != nil || !filepath.IsLocal(rel) {
+		return "", false
+	}
+	return rel, true
 }
 
 // Workspace is the one rule for files the user names (template, parameter
@@ -118,6 +187,40 @@ func (w Workspace) Resolve(p string) (string, error) {
 	return real, nil
 }
 
+// ErrSymlink marks a path that is, or sits directly in, a symbolic link.
+var ErrSymlink = errors.New("is a symbolic link or in a linked directory")
+
+// kubernetesToken matches the service-account token paths that the kubelet
+// builds from symbolic links (configure-aws-credentials' isAllowListed).
+var kubernetesToken = regexp.MustCompile(`^/var/run/secrets/[^/]+/serviceaccount/token$`)
+
+// ResolveNoLinks is Resolve for a file that must not be a symbolic link, as
+// configure-aws-credentials requires of web identity token files: neither the
+// file nor its directory may be a link, so a link committed to the
+// repository cannot make the action send another file to STS. The
+// Kubernetes service-account token paths (/var/run/secrets/*/serviceaccount/token)
+// are exempt from both rules, as there.
+func (w Workspace) ResolveNoLinks(p string) (string, error) {
+	abs := filepath.FromSlash(p)
+	if !filepath.IsAbs(abs) {
+		root := w.Root
+		if root == "" {
+			root = "."
+		}
+		abs = filepath.Join(root, abs)
+	}
+	if kubernetesToken.MatchString(filepath.ToSlash(filepath.Clean(abs))) && filepath.IsAbs(p) {
+		return filepath.EvalSymlinks(filepath.Clean(abs))
+	}
+	for _, q := range []string{abs, filepath.Dir(abs)} {
+		st, err := os.Lstat(q)
+		if err == nil && st.Mode()&fs.ModeSymlink != 0 {
+			return "", ErrSymlink
+		}
+	}
+	return w.Resolve(p)
+}
+
 func within(root, p string) bool {
 	rel, err := filepath.Rel(root, p)
 	return err == nil && filepath.IsLocal(rel)
@@ -127,7 +230,12 @@ func within(root, p string) bool {
 // without blocking and refuses anything but a regular file before reading,
 // so a FIFO or a device cannot hang the action.
 func ReadFile(p string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	// O_NOFOLLOW: callers pass resolved paths, so a link here appeared
+	// after the check.
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s %w", p, ErrSymlink)
+	}
 	if err != nil {
 		return nil, err
 	}

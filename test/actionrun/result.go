@@ -34,6 +34,17 @@ func (r Result) MustSucceed(t testing.TB) Result {
 	return r
 }
 
+// Says asserts each of want is somewhere on stdout.
+func (r Result) Says(t testing.TB, want ...string) Result {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(r.Stdout, w) {
+			t.Errorf("log lacks %q:\n%s", w, r.Stdout)
+		}
+	}
+	return r
+}
+
 // MustFail asserts the action failed as the runner expects a failed step
 // to: exit code 1, the file commands as they were (Unchanged), and each of
 // want somewhere on stdout.

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
@@ -29,8 +30,13 @@ var troubleshooting = map[string]func(t *testing.T) actionrun.Result{
 		return newJob(t, srv).Run(keysInput(map[string]string{"role-to-assume": "arn:aws:iam::123456789012:role/no-tags"}))
 	},
 	"chaining-hour": func(t *testing.T) actionrun.Result {
-		j := newJob(t, newFake(t, fakeaws.Options{}))
-		j.Env["AWS_ACCESS_KEY_ID"], j.Env["AWS_SECRET_ACCESS_KEY"] = "ASIAPREVIOUSSTEP0001", "previous-secret-previous-secret"
+		srv := newFake(t, fakeaws.Options{})
+		first := newJob(t, srv).Run(keysInput(nil)).MustSucceed(t)
+		srv.AddRole(fakeaws.Role{Name: "x", AllowTagSession: true, MaxSessionDuration: 12 * time.Hour})
+		j := newJob(t, srv)
+		for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+			j.Env[k] = first.Env[k]
+		}
 		return j.Run(map[string]string{"aws-region": "ap-northeast-1", "role-chaining": "true", "role-to-assume": "arn:aws:iam::123456789012:role/x", "role-duration-seconds": "7200"})
 	},
 	"empty-change-set": func(t *testing.T) actionrun.Result {

@@ -34,7 +34,6 @@ func badInputs() []badInput {
 	tags44 := "{" + repeatList(44, func(i int) string { return fmt.Sprintf("%q:\"v\"", fmt.Sprintf("Tag%02d", i)) }, ",") + "}"
 	longPolicy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::` + strings.Repeat("b", 2100) + `/*"}]}`
 	policies11 := repeatList(11, func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:policy/p%d", account, i) }, ",")
-	chainEnv := map[string]string{"AWS_ACCESS_KEY_ID": "ASIAPREVIOUSSTEP0001", "AWS_SECRET_ACCESS_KEY": "previousStepSecret0123456789abcdefghijkl", "AWS_SESSION_TOKEN": "previousStepToken"}
 	big := "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n# " + strings.Repeat("x", 1<<20+16) + "\n"
 	k := keysInputs
 	d := deployInputs
@@ -53,8 +52,6 @@ func badInputs() []badInput {
 		{name: "arn_five_parts", inputs: k(map[string]string{"role-to-assume": "arn:aws:iam:123456789012:role/deploy"}), input: "role-to-assume", fix: "six colon-separated parts"},
 		{name: "role_name_with_space", inputs: k(map[string]string{"role-to-assume": "deploy role"}), input: "role-to-assume", fix: "use arn:aws:iam::ACCOUNT:role/NAME"},
 		{name: "bare_role_name_with_oidc", inputs: oidcInputs(map[string]string{"role-to-assume": "deploy"}), input: "role-to-assume", fix: "Use the full ARN"},
-		{name: "no_role_and_no_keys", inputs: map[string]string{"aws-region": region}, input: "role-to-assume", fix: "set it to the deploy role ARN"},
-		{name: "oidc_without_id_token_permission", inputs: oidcInputs(nil), env: map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": "", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": ""}, input: "role-to-assume", fix: "id-token: write"},
 		// aws-region.
 		{name: "region_missing", inputs: k(map[string]string{"aws-region": actionrun.Delete}), input: "aws-region", fix: "aws-region: us-east-1"},
 		{name: "region_availability_zone", inputs: k(map[string]string{"aws-region": "ap-northeast-1a"}), input: "aws-region", fix: "drop the last letter"},
@@ -70,7 +67,6 @@ func badInputs() []badInput {
 		{name: "duration_negative", inputs: k(map[string]string{"role-duration-seconds": "-3600"}), input: "role-duration-seconds", fix: "900 to 43200"},
 		{name: "duration_fullwidth_digits", inputs: k(map[string]string{"role-duration-seconds": "３６００"}), input: "role-duration-seconds", fix: "write e.g. 3600"},
 		{name: "duration_overflow", inputs: k(map[string]string{"role-duration-seconds": "99999999999999999999"}), input: "role-duration-seconds", fix: "write e.g. 3600"},
-		{name: "chaining_duration_3601", inputs: map[string]string{"aws-region": region, "role-to-assume": deployRoleARN, "role-chaining": "true", "role-duration-seconds": "3601"}, env: chainEnv, input: "role-duration-seconds", fix: "set it to 3600 or less"},
 		// role-session-name.
 		{name: "session_name_one_char", inputs: k(map[string]string{"role-session-name": "a"}), input: "role-session-name", fix: "2-64 characters"},
 		{name: "session_name_65_chars", inputs: k(map[string]string{"role-session-name": strings.Repeat("s", 65)}), input: "role-session-name", fix: "2-64 characters"},
@@ -83,9 +79,9 @@ func badInputs() []badInput {
 		{name: "external_id_1225_chars", inputs: k(map[string]string{"role-external-id": strings.Repeat("e", 1225)}), input: "role-external-id", fix: "2-1224 characters"},
 		{name: "external_id_illegal_chars", inputs: k(map[string]string{"role-external-id": "id with spaces;"}), input: "role-external-id", fix: "2-1224 characters"},
 		// Session tags.
-		{name: "custom_tags_over_limit", inputs: k(map[string]string{"custom-tags": tags44}), input: "custom-tags", fix: "remove some or set role-skip-session-tagging"},
-		{name: "custom_tags_not_json", inputs: k(map[string]string{"custom-tags": "Team=payments"}), input: "custom-tags", fix: `write e.g. {"Team"`},
-		{name: "custom_tags_json_array", inputs: k(map[string]string{"custom-tags": `[{"Key":"Team","Value":"x"}]`}), input: "custom-tags", fix: `write e.g. {"Team"`},
+		{name: "custom_tags_over_limit", inputs: k(map[string]string{"custom-tags": tags44}), input: "custom-tags", fix: "STS allows 50: remove some"},
+		{name: "custom_tags_not_json", inputs: k(map[string]string{"custom-tags": "Team=payments"}), input: "custom-tags", fix: `write an object, e.g. {"Team"`},
+		{name: "custom_tags_json_array", inputs: k(map[string]string{"custom-tags": `[{"Key":"Team","Value":"x"}]`}), input: "custom-tags", fix: `must be a JSON object`},
 		{name: "custom_tags_key_129_chars", inputs: k(map[string]string{"custom-tags": `{"` + strings.Repeat("k", 129) + `":"v"}`}), input: "custom-tags", fix: "1-128 letters"},
 		{name: "custom_tags_value_257_chars", inputs: k(map[string]string{"custom-tags": `{"Team":"` + strings.Repeat("v", 257) + `"}`}), input: "custom-tags", fix: "at most 256"},
 		{name: "custom_tags_reserved_prefix", inputs: k(map[string]string{"custom-tags": `{"aws:team":"x"}`}), input: "custom-tags", fix: "rename it"},
@@ -101,9 +97,6 @@ func badInputs() []badInput {
 		{name: "managed_policy_not_arn", inputs: k(map[string]string{"managed-session-policies": "ReadOnlyAccess"}), input: "managed-session-policies", fix: "arn:aws:iam::aws:policy/NAME"},
 		// Credential sources.
 		{name: "keys_and_token_file", inputs: k(map[string]string{"web-identity-token-file": "token.jwt"}), input: "web-identity-token-file", fix: "use one credential source"},
-		{name: "keys_and_role_chaining", inputs: k(map[string]string{"role-chaining": "true"}), env: chainEnv, input: "role-chaining", fix: "remove one"},
-		{name: "chaining_without_credentials", inputs: map[string]string{"aws-region": region, "role-to-assume": deployRoleARN, "role-chaining": "true"}, input: "role-chaining", fix: "run a credentials step before this one"},
-		{name: "chaining_and_unset_current", inputs: map[string]string{"aws-region": region, "role-to-assume": deployRoleARN, "role-chaining": "true", "unset-current-credentials": "true"}, env: chainEnv, input: "role-chaining", fix: "chaining needs the current credentials"},
 		{name: "secret_without_key_id", inputs: k(map[string]string{"aws-access-key-id": actionrun.Delete}), input: "aws-access-key-id", fix: "set both from your secrets"},
 		{name: "key_id_lower_case", inputs: k(map[string]string{"aws-access-key-id": "akiacanarykeyid00001"}), input: "aws-access-key-id", fix: "without spaces or quotes"},
 		{name: "secret_inner_line_break", inputs: k(map[string]string{"aws-secret-access-key": userSecret[:10] + "\r\n" + userSecret[10:]}), input: "aws-secret-access-key", fix: "store the secret again"},
@@ -117,6 +110,12 @@ func badInputs() []badInput {
 		{name: "bool_output_credentials_y", inputs: k(map[string]string{"output-credentials": "y"}), input: "output-credentials", fix: "write true or false"},
 		{name: "bool_output_env_credentials_no", inputs: k(map[string]string{"output-env-credentials": "no"}), input: "output-env-credentials", fix: "write true or false"},
 		{name: "bool_unset_current_credentials_tRuE", inputs: k(map[string]string{"unset-current-credentials": "tRuE"}), input: "unset-current-credentials", fix: "write true or false"},
+		{name: "bool_force_skip_oidc_yes", inputs: k(map[string]string{"force-skip-oidc": "yes"}), input: "force-skip-oidc", fix: "write true or false"},
+		{name: "bool_use_existing_credentials_on", inputs: k(map[string]string{"use-existing-credentials": "on"}), input: "use-existing-credentials", fix: "write true or false"},
+		{name: "bool_special_characters_workaround_y", inputs: k(map[string]string{"special-characters-workaround": "y"}), input: "special-characters-workaround", fix: "write true or false"},
+		{name: "bool_overwrite_aws_profile_yes", inputs: k(map[string]string{"aws-profile": "ci", "overwrite-aws-profile": "yes"}), input: "overwrite-aws-profile", fix: "write true or false"},
+		{name: "aws_profile_with_space", inputs: k(map[string]string{"aws-profile": "my profile"}), input: "aws-profile", fix: "must not contain whitespace"},
+		{name: "aws_profile_path", inputs: k(map[string]string{"aws-profile": "../etc/passwd"}), input: "aws-profile", fix: "must not contain path separators"},
 		{name: "bool_disable_retry_yes", inputs: k(map[string]string{"disable-retry": "yes"}), input: "disable-retry", fix: "write true or false"},
 		{name: "bool_fail_on_empty_yes", inputs: d(map[string]string{"fail-on-empty-changeset": "yes"}), input: "fail-on-empty-changeset", fix: "write true or false"},
 		{name: "bool_execute_changeset_no", inputs: d(map[string]string{"execute-changeset": "no"}), input: "execute-changeset", fix: "write true or false"},
@@ -124,13 +123,12 @@ func badInputs() []badInput {
 		{name: "bool_disable_rollback_yes", inputs: d(map[string]string{"disable-rollback": "yes"}), input: "disable-rollback", fix: "write true or false"},
 		{name: "bool_termination_protection_enabled", inputs: d(map[string]string{"termination-protection": "enabled"}), input: "termination-protection", fix: "write true or false"},
 		// Retry and endpoints.
-		{name: "retry_max_attempts_zero", inputs: k(map[string]string{"retry-max-attempts": "0"}), input: "retry-max-attempts", fix: "from 1 to 20"},
-		{name: "retry_max_attempts_21", inputs: k(map[string]string{"retry-max-attempts": "21"}), input: "retry-max-attempts", fix: "from 1 to 20"},
+		{name: "retry_max_attempts_zero", inputs: k(map[string]string{"retry-max-attempts": "0"}), input: "retry-max-attempts", fix: "1 or more"},
 		{name: "action_timeout_negative", inputs: k(map[string]string{"action-timeout-s": "-1"}), input: "action-timeout-s", fix: "from 0 (no limit) to 21600"},
 		{name: "action_timeout_fraction", inputs: k(map[string]string{"action-timeout-s": "1.5"}), input: "action-timeout-s", fix: "from 0 (no limit) to 21600"},
 		{name: "sts_endpoint_ftp", inputs: k(map[string]string{"sts-endpoint": "ftp://sts.amazonaws.com"}), input: "sts-endpoint", fix: "write e.g. https://"},
 		{name: "sts_endpoint_no_scheme", inputs: k(map[string]string{"sts-endpoint": "sts.amazonaws.com"}), input: "sts-endpoint", fix: "write e.g. https://"},
-		{name: "http_proxy_garbage", inputs: k(map[string]string{"http-proxy": "::not a url::"}), input: "http-proxy", fix: "write e.g. https://"},
+		{name: "http_proxy_garbage", inputs: k(map[string]string{"http-proxy": "::not a url::"}), input: "http-proxy", fix: "write e.g. http://proxy"},
 		// Deploy inputs.
 		{name: "stack_name_starts_with_digit", inputs: d(map[string]string{"stack-name": "1app"}), input: "stack-name", fix: "must start with a letter"},
 		{name: "stack_name_underscore", inputs: d(map[string]string{"stack-name": "my_app"}), input: "stack-name", fix: "only letters, digits and hyphens"},
@@ -244,6 +242,7 @@ func TestBadInputs_fail_before_any_call(t *testing.T) {
 // bounded by other inputs), so they have no bad-input case of their own.
 var coveredElsewhere = map[string]bool{
 	"s3-prefix": true, // any key prefix is legal
+	"no-proxy":  true, // any host list is legal
 }
 
 // actionInputs reads the input names from action.yml.
