@@ -311,3 +311,47 @@ func motoCFN(t *testing.T, url string) *cloudformation.Client {
 		Credentials: credentials.NewStaticCredentialsProvider("AKIAMOTOTESTKEY00001", "motoTestSecret", ""),
 	})
 }
+
+// A NoEcho parameter's value never reaches the comment or the summary, not
+// even through a property that uses it.
+func TestReview_noecho_value_never_in_the_comment(t *testing.T) {
+	t.Parallel()
+	const secret = "NoEchoCanary-0123456789-s3cr3t"
+	tmpl := `AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Env:
+    Type: String
+  ApiKey:
+    Type: String
+    NoEcho: true
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      DisplayName: !Ref ApiKey
+`
+	e := newReviewEnv(t)
+	main := newJob(t, e.srv)
+	main.Write("infra/app.yaml", tmpl)
+	main.Run(deployInput(map[string]string{"parameter-overrides": "Env=prod,ApiKey=first-" + secret})).MustSucceed(t)
+	j := e.prJob(t, main, headA)
+	r := j.Run(previewInput(prToken, map[string]string{"parameter-overrides": "Env=prod,ApiKey=" + secret})).MustSucceed(t)
+	summary, _ := os.ReadFile(j.SummaryFile)
+	cs := e.comments()
+	if len(cs) != 1 || !strings.Contains(cs[0].Body, "| Modify | Topic |") {
+		t.Fatalf("comments = %+v", cs)
+	}
+	for where, text := range map[string]string{"comment": cs[0].Body, "step summary": string(summary), "outputs": strings.Join(mapValues(r.Outputs), "\n")} {
+		if strings.Contains(text, secret) {
+			t.Errorf("the NoEcho value is in the %s:\n%s", where, text)
+		}
+	}
+}
+
+func mapValues(m map[string]string) []string {
+	var out []string
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
