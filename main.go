@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -35,9 +36,22 @@ func main() {
 // (runs.post-entrypoint in action.yml; the image links it to the binary).
 const postName = "aws-assume-deploy-post"
 
+// actionYML is the action's metadata: the inputs it declares are the only
+// ones the action accepts.
+//
+//go:embed action.yml
+var actionYML []byte
+
 func realMain(ctx context.Context) int {
+	inputs, err := config.ParseActionInputs(actionYML)
+	if err != nil {
+		gha.NewLog(os.Stdout).Errorf("internal error: %v", err)
+		return 1
+	}
 	d := app.Deps{
 		Getenv:           os.Getenv,
+		Environ:          os.Environ,
+		Inputs:           inputs,
 		Stdout:           os.Stdout,
 		ReadFile:         func(p string) ([]byte, error) { return gha.ReadFile(p, config.MaxFileSize) },
 		Now:              time.Now,
@@ -49,7 +63,7 @@ func realMain(ctx context.Context) int {
 	if filepath.Base(os.Args[0]) == postName {
 		run = app.Post
 	}
-	err := run(ctx, d)
+	err = run(ctx, d)
 	if err != nil {
 		// Secrets were masked on stdout before any call; the error goes
 		// there too, as one annotation.

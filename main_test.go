@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -26,5 +27,19 @@ func TestLoadAWSConfig_never_enables_wire_logging(t *testing.T) {
 	}
 	if cfg.Region != "us-east-1" {
 		t.Errorf("region = %q", cfg.Region)
+	}
+}
+
+// The inputs main accepts are the ones the embedded action.yml declares.
+func TestEmbeddedActionYML_declares_the_inputs(t *testing.T) {
+	t.Parallel()
+	names, err := config.ParseActionInputs(actionYML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"aws-region", "stack-name", "name", "no-execute-changeset", "mode", "execute-change-set-id"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("embedded action.yml lacks input %s: %v", want, names)
+		}
 	}
 }

@@ -37,7 +37,13 @@ import (
 // Deps are the outside world. main fills them with the real thing; tests
 // with fakes.
 type Deps struct {
-	Getenv   func(string) string
+	Getenv func(string) string
+	// Environ lists the step's environment (os.Environ), to find INPUT_
+	// variables action.yml does not declare.
+	Environ func() []string
+	// Inputs are the input names action.yml declares; main reads them
+	// from the embedded file, so the two cannot drift.
+	Inputs   []string
 	Stdout   io.Writer
 	ReadFile func(string) ([]byte, error)
 	Now      func() time.Time
@@ -66,6 +72,9 @@ func Run(ctx context.Context, d Deps) (err error) {
 	plan, err := prepare(ctx, inputs.GetInput, runner, d)
 	if err != nil {
 		return err
+	}
+	for _, n := range plan.Notes {
+		log.Infof("%s", n)
 	}
 	for _, w := range plan.Warnings {
 		log.Warningf("%s", w)
@@ -228,8 +237,8 @@ func maskGiven(log *gha.Log, input, env func(string) string) {
 	// mask-aws-account-id: the account is in the role ARNs before any
 	// call names it; mask it before the first line, even if the inputs
 	// turn out invalid.
-	if v := strings.TrimSpace(input("mask-aws-account-id")); strings.EqualFold(v, "true") || v == "1" {
-		for _, name := range []string{"role-to-assume", "cloudformation-role-arn"} {
+	if mask, _ := config.ParseBool(strings.TrimSpace(input("mask-aws-account-id"))); mask {
+		for _, name := range []string{"role-to-assume", "cloudformation-role-arn", "role-arn"} {
 			if m := accountInARN.FindStringSubmatch(input(name)); m != nil {
 				log.Mask(m[1])
 			}
@@ -285,10 +294,15 @@ func credentialOutputs(plan *config.Plan, c *awsauth.Credentials) []gha.KV {
 // prepare validates every input and the file-command paths, reporting all
 // problems together.
 func prepare(ctx context.Context, get func(string) string, runner gha.Runner, d Deps) (*config.Plan, error) {
+	if len(d.Inputs) == 0 || d.Environ == nil {
+		return nil, errors.New("internal error: the inputs of action.yml are not wired in")
+	}
 	plan, err := config.Load(ctx, get, d.Getenv, func(o *config.Options) {
 		o.Runner = &runner
 		o.ReadFile = d.ReadFile
 		o.Now = d.Now
+		o.Declared = d.Inputs
+		o.Environ = d.Environ()
 	})
 	var errs []error
 	if err != nil {
@@ -354,6 +368,8 @@ func deployOutputs(r *cfn.Result) []gha.KV {
 		{Key: "change-set-name", Value: r.ChangeSetName},
 		{Key: "has-changes", Value: strconv.FormatBool(r.HasChanges)},
 		{Key: "changes-count", Value: strconv.Itoa(r.ChangesCount)},
+		{Key: "changes-summary", Value: r.ChangesSummaryJSON()},
+		{Key: "changes-markdown", Value: r.ChangesMarkdown()},
 	}
 	for _, o := range r.Outputs {
 		out = append(out, gha.KV{Key: o.Key, Value: o.Value})

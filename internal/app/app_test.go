@@ -31,7 +31,15 @@ func deps(t *testing.T, srv *fakeaws.Server, env map[string]string, stdout *byte
 	}
 	env["GITHUB_WORKSPACE"] = dir
 	return Deps{
-		Getenv:   func(k string) string { return env[k] },
+		Getenv: func(k string) string { return env[k] },
+		Environ: func() []string {
+			var kv []string
+			for k, v := range env {
+				kv = append(kv, k+"="+v)
+			}
+			return kv
+		},
+		Inputs:   declaredInputs(t),
 		Stdout:   stdout,
 		ReadFile: os.ReadFile,
 		Now:      time.Now,
@@ -44,6 +52,21 @@ func deps(t *testing.T, srv *fakeaws.Server, env map[string]string, stdout *byte
 			return c, err
 		},
 	}
+}
+
+// declaredInputs reads the repository's action.yml, as main reads its
+// embedded copy.
+func declaredInputs(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "action.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := config.ParseActionInputs(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
 }
 
 func read(t *testing.T, p string) []runnerfile.KV {
@@ -125,4 +148,28 @@ func asInputError(err error, target **InputError) bool {
 	ie, ok := err.(*InputError)
 	*target = ie
 	return ok
+}
+
+// A leftover aws-cloudformation-github-deploy input with a typo would be
+// silently ignored by the runner; the step stops before any request.
+func TestRun_undeclared_input_stops_before_any_request(t *testing.T) {
+	t.Parallel()
+	srv := fakeaws.New()
+	defer srv.Close()
+	env := map[string]string{
+		"INPUT_AWS-REGION": "eu-west-1", "INPUT_AWS-ACCESS-KEY-ID": "AKIAAPPTESTUSER00001",
+		"INPUT_AWS-SECRET-ACCESS-KEY": "appTestSecret/0123456789abcdefghijklmno", "INPUT_ROLE-TO-ASSUME": "arn:aws:iam::123456789012:role/deploy",
+		"INPUT_NO-EXECUTE-CHANGSET": "secret-looking-value", "INPUT_ENTRYPOINT": "", "INPUT_ARGS": "",
+	}
+	var out bytes.Buffer
+	err := Run(context.Background(), deps(t, srv, env, &out))
+	if err == nil || !strings.Contains(err.Error(), "input no-execute-changset: is not an input of this action") || !strings.Contains(err.Error(), "did you mean no-execute-changeset?") {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), "secret-looking-value") || strings.Contains(out.String(), "secret-looking-value") {
+		t.Errorf("the value was shown: %v", err)
+	}
+	if n := len(srv.Calls()); n != 0 {
+		t.Errorf("%d requests made", n)
+	}
 }

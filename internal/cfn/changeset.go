@@ -25,7 +25,9 @@ func (r *run) waitChangeSet(ctx context.Context) (*cloudformation.DescribeChange
 	p := r.d.newPoller(r.deadline)
 	status := "CREATE_PENDING"
 	for missing := 0; ; {
-		out, err := r.d.cfn.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
+		// IncludePropertyValues: the response that finds the change set
+		// complete is also the first page of its changes.
+		out, err := r.d.cfn.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef(), IncludePropertyValues: aws.Bool(true)})
 		switch {
 		case err != nil && isChangeSetMissing(err) && missing < changeSetNotFoundGrace:
 			missing++
@@ -82,7 +84,9 @@ func isEmptyRefusal(err error) bool {
 func (r *run) inspectChangeSet(ctx context.Context, cs *cloudformation.DescribeChangeSetOutput) error {
 	reason := aws.ToString(cs.StatusReason)
 	r.csCreated = aws.ToTime(cs.CreationTime)
-	r.res.ChangeSetStatus, r.res.ChangeSetStatusReason = string(cs.Status), reason
+	r.res.ChangeSetStatus, r.res.ChangeSetExecutionStatus = string(cs.Status), string(cs.ExecutionStatus)
+	r.res.ChangeSetStatusReason = reason
+	r.res.ChangeSetCreated = r.csCreated
 	if cs.Status != types.ChangeSetStatusCreateComplete {
 		for _, s := range emptyReasons {
 			if strings.Contains(reason, s) {
@@ -91,50 +95,78 @@ func (r *run) inspectChangeSet(ctx context.Context, cs *cloudformation.DescribeC
 		}
 		return r.failedChangeSet(ctx, cs)
 	}
-	r.addChanges(cs.Changes)
-	for token := cs.NextToken; token != nil; {
-		var page *cloudformation.DescribeChangeSetOutput
-		err := r.retry(ctx, "listing the changes of change set "+r.o.ChangeSetName, func() error {
-			var err error
-			page, err = r.d.cfn.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef(), NextToken: token})
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		r.addChanges(page.Changes)
-		token = page.NextToken
+	if err := r.listChanges(ctx, cs); err != nil {
+		return err
 	}
-	r.res.ChangesCount = len(r.res.Changes)
 	r.res.HasChanges = true
 	return nil
 }
 
-func (r *run) addChanges(cs []types.Change) {
-	for _, c := range cs {
-		rc := c.ResourceChange
-		if rc == nil {
-			continue
-		}
-		r.res.Changes = append(r.res.Changes, Change{
-			Action:       string(rc.Action),
-			LogicalID:    aws.ToString(rc.LogicalResourceId),
-			PhysicalID:   aws.ToString(rc.PhysicalResourceId),
-			ResourceType: aws.ToString(rc.ResourceType),
-			Replacement:  string(rc.Replacement),
-		})
-	}
-}
-
 func (r *run) logChanges() {
-	r.log().Infof("Change set %s has %d change(s):", r.o.ChangeSetName, r.res.ChangesCount)
+	r.log().Infof("Change set %s has %d change(s):", r.res.ChangeSetName, r.res.ChangesCount)
 	for _, c := range r.res.Changes {
-		line := fmt.Sprintf("  %-8s %-36s %s", c.Action, c.ResourceType, c.LogicalID)
+		id := c.LogicalID
+		if c.Stack != "" {
+			id = c.Stack + "/" + id
+		}
+		line := fmt.Sprintf("  %-8s %-36s %s", c.Action, c.ResourceType, id)
 		if c.Replacement == string(types.ReplacementTrue) || c.Replacement == string(types.ReplacementConditional) {
 			line += "  (replacement: " + c.Replacement + ")"
 		}
 		r.log().Infof("%s", line)
+		for _, d := range c.Details {
+			r.log().Infof("             %s", detailLine(d))
+		}
 	}
+	if r.res.ValuesWithheld != "" {
+		r.log().Infof("Property values are withheld: %s.", r.res.ValuesWithheld)
+	}
+}
+
+// detailLine renders a property change for the log: the property, its
+// values (shortened) and what forces it.
+func detailLine(d ChangeDetail) string {
+	line := detailName(d)
+	if d.BeforeValue != nil || d.AfterValue != nil {
+		line += ": " + shorten(valueOr(d.BeforeValue, "(none)"), logValueLen) + " -> " + shorten(valueOr(d.AfterValue, "(none)"), logValueLen)
+	}
+	if d.RequiresRecreation != "" && d.RequiresRecreation != string(types.RequiresRecreationNever) {
+		line += "  (requires recreation: " + d.RequiresRecreation + ")"
+	}
+	if d.CausingEntity != "" {
+		line += "  (caused by " + d.CausingEntity + ")"
+	}
+	return line
+}
+
+// logValueLen bounds a property value in a log line.
+const logValueLen = 120
+
+func detailName(d ChangeDetail) string {
+	name := d.Attribute
+	switch {
+	case d.Path != "":
+		name = d.Path
+	case d.Name != "":
+		name += "." + d.Name
+	}
+	return name
+}
+
+func valueOr(p *string, none string) string {
+	if p == nil {
+		return none
+	}
+	return *p
+}
+
+// shorten cuts s to at most n runes, marking the cut.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // emptyChangeSet deletes a change set without changes; the deploy succeeds

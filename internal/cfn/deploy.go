@@ -35,6 +35,7 @@ type API interface {
 	DeleteStack(ctx context.Context, in *cloudformation.DeleteStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error)
 	DescribeStackEvents(ctx context.Context, in *cloudformation.DescribeStackEventsInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStackEventsOutput, error)
 	UpdateTerminationProtection(ctx context.Context, in *cloudformation.UpdateTerminationProtectionInput, optFns ...func(*cloudformation.Options)) (*cloudformation.UpdateTerminationProtectionOutput, error)
+	GetTemplateSummary(ctx context.Context, in *cloudformation.GetTemplateSummaryInput, optFns ...func(*cloudformation.Options)) (*cloudformation.GetTemplateSummaryOutput, error)
 }
 
 // Uploader is the subset of *s3.Client used to upload large templates.
@@ -48,6 +49,9 @@ type Logger interface {
 	Infof(format string, args ...any)
 	Debugf(format string, args ...any)
 	Warningf(format string, args ...any)
+	// Mask registers a secret (a NoEcho parameter value) with the runner,
+	// so the job log hides it wherever it would appear.
+	Mask(secret string)
 	// Group starts a collapsible log group; the returned func ends it.
 	Group(title string) (end func())
 }
@@ -100,9 +104,6 @@ func NewRetryer() aws.Retryer {
 	})
 }
 
-// DefaultTimeout bounds a deploy when Options.Timeout is zero.
-const DefaultTimeout = 60 * time.Minute
-
 // cleanupTimeout bounds the calls made after cancellation or a timeout.
 const cleanupTimeout = 10 * time.Second
 
@@ -129,8 +130,10 @@ type Options struct {
 	// TerminationProtection enables (never disables) termination
 	// protection.
 	TerminationProtection bool
-	// Timeout bounds the whole deploy, waits included; zero means
-	// DefaultTimeout. Exceeding it is an error.
+	// Timeout bounds the whole deploy, waits included; exceeding it is an
+	// error (CloudFormation carries on with a started operation). Zero
+	// means no limit of the deployer's own: the caller's context (the
+	// job's timeout-minutes) bounds it.
 	Timeout time.Duration
 	// S3Bucket and S3Prefix receive templates over MaxTemplateBodySize.
 	S3Bucket, S3Prefix string
@@ -138,6 +141,17 @@ type Options struct {
 	ChangeSetName string
 	// ClientToken, when set, is CreateChangeSet's idempotency token.
 	ClientToken string
+	// ExecuteChangeSet, when set, is the id or name of an existing change
+	// set of the stack to execute instead of creating one (the
+	// execute-only mode); Template, Parameters and the other change set
+	// settings are then unused.
+	ExecuteChangeSet string
+	// IncludeNestedStacks creates change sets for nested stacks too, and
+	// lists their changes.
+	IncludeNestedStacks bool
+	// DeploymentMode is CreateChangeSet's DeploymentMode (REVERT_DRIFT);
+	// CloudFormation accepts it on updates only, so a create leaves it out.
+	DeploymentMode string
 	// Region builds the S3 URL of an uploaded template and the console
 	// links of the report.
 	Region string
@@ -152,16 +166,6 @@ type Options struct {
 // Preview identifies the pull request a preview change set belongs to.
 type Preview struct {
 	PullRequest int
-}
-
-// Change is one resource change of a change set.
-type Change struct {
-	Action       string
-	LogicalID    string
-	PhysicalID   string
-	ResourceType string
-	// Replacement is True, False or Conditional for modifications.
-	Replacement string
 }
 
 // Output is one stack output. Value is untrusted text.
@@ -183,20 +187,27 @@ type Result struct {
 	ChangeSetName     string
 	// ChangeSetType is CREATE or UPDATE.
 	ChangeSetType string
-	// ChangeSetStatus is the change set's last known status (e.g.
-	// CREATE_COMPLETE, FAILED) and ChangeSetStatusReason CloudFormation's
-	// reason for it: untrusted text.
-	ChangeSetStatus       string
-	ChangeSetStatusReason string
+	// ChangeSetStatus and ChangeSetExecutionStatus are the change set's
+	// statuses when its changes were read (e.g. CREATE_COMPLETE, FAILED),
+	// ChangeSetStatusReason CloudFormation's reason (untrusted text), and
+	// ChangeSetCreated its creation time on AWS's clock.
+	ChangeSetStatus, ChangeSetExecutionStatus string
+	ChangeSetStatusReason                     string
+	ChangeSetCreated                          time.Time
 	// Preview is true for a pull request's preview change set.
 	Preview bool
 	// Empty is true when the change set had no changes: the stack is up
 	// to date.
-	Empty        bool
-	HasChanges   bool
+	Empty      bool
+	HasChanges bool
+	// ChangesCount counts the stack's own changes; Changes lists them,
+	// then those of nested stacks (Change.Stack).
 	ChangesCount int
 	Changes      []Change
-	Outputs      []Output
+	// ValuesWithheld, when set, says why property values are left out of
+	// Changes (NoEcho values the deploy cannot mask).
+	ValuesWithheld string
+	Outputs        []Output
 	// Failures is the root cause of a failed operation, oldest first.
 	Failures []Failure
 	// TemplateURL is set when the template was uploaded to S3.
@@ -223,8 +234,12 @@ func (d *Deployer) sleep(ctx context.Context, dur time.Duration) error { return 
 // refused bad user input long before.
 func (o Options) validate() error {
 	switch {
-	case o.StackName == "" || o.ChangeSetName == "":
-		return errors.New("cfn: Options need StackName and ChangeSetName")
+	case o.StackName == "":
+		return errors.New("cfn: Options need StackName")
+	case o.ExecuteChangeSet != "":
+		return nil
+	case o.ChangeSetName == "":
+		return errors.New("cfn: Options need ChangeSetName")
 	case o.Template.Body == "" && o.Template.URL == "":
 		return errors.New("cfn: Options need a loaded Template")
 	case o.Template.NeedsUpload() && o.S3Bucket == "":
@@ -249,14 +264,16 @@ func (d *Deployer) Deploy(ctx context.Context, o Options) (*Result, error) {
 	if err := o.validate(); err != nil {
 		return res, err
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
+	r := &run{d: d, o: o, res: res, start: start}
+	hard := ctx
+	if o.Timeout > 0 {
+		r.deadline = start.Add(o.Timeout)
+		// The poll loops watch the deadline on the injected clock; this
+		// real one also stops an API call that hangs past it.
+		var cancel context.CancelFunc
+		hard, cancel = context.WithTimeout(ctx, o.Timeout+min(cleanupTimeout, o.Timeout/10))
+		defer cancel()
 	}
-	r := &run{d: d, o: o, res: res, start: start, deadline: start.Add(o.Timeout)}
-	// The poll loops watch the deadline on the injected clock; this real
-	// one also stops an API call that hangs past it.
-	hard, cancel := context.WithTimeout(ctx, o.Timeout+min(cleanupTimeout, o.Timeout/10))
-	defer cancel()
 	err := r.deploy(hard)
 	if err != nil {
 		err = r.cleanUp(ctx, hard, err)

@@ -67,7 +67,7 @@ func testOptions(t *testing.T) Options {
 func mutations(f *fakeCFN) []string {
 	var out []string
 	for _, op := range f.ops() {
-		if !strings.HasPrefix(op, "Describe") {
+		if !strings.HasPrefix(op, "Describe") && !strings.HasPrefix(op, "Get") {
 			out = append(out, op)
 		}
 	}
@@ -114,9 +114,12 @@ func TestDeploy_create(t *testing.T) {
 	got.Elapsed, got.ChangeSetDuration, got.ExecutionDuration = 0, 0, 0
 	wantRes := Result{
 		StackName: "app", Region: "eu-west-1", StackID: got.StackID, StackStatus: "CREATE_COMPLETE", ChangeSetID: got.ChangeSetID, ChangeSetName: "deploy-1",
-		ChangeSetType: "CREATE", ChangeSetStatus: "CREATE_COMPLETE", HasChanges: true, ChangesCount: 1, Created: true, Executed: true,
+		ChangeSetType: "CREATE", ChangeSetStatus: "CREATE_COMPLETE", ChangeSetExecutionStatus: "AVAILABLE", ChangeSetCreated: t0,
+		HasChanges: true, ChangesCount: 1, Created: true, Executed: true,
 		Changes: []Change{{Action: "Add", LogicalID: "Bucket", ResourceType: "AWS::S3::Bucket"}},
-		Outputs: []Output{{Key: "Url", Value: "https://x", Description: "site"}},
+		// DBPassword is NoEcho and not given: its value cannot be masked.
+		ValuesWithheld: "the NoEcho parameter(s) DBPassword have values this deploy did not give, so it cannot mask them",
+		Outputs:        []Output{{Key: "Url", Value: "https://x", Description: "site"}},
 	}
 	if diff := cmp.Diff(wantRes, got); diff != "" {
 		t.Errorf("Result (-want +got):\n%s", diff)

@@ -65,6 +65,7 @@ func (l *fakeLog) add(level, format string, args ...any) {
 func (l *fakeLog) Infof(f string, a ...any)    { l.add("info", f, a...) }
 func (l *fakeLog) Debugf(f string, a ...any)   { l.add("debug", f, a...) }
 func (l *fakeLog) Warningf(f string, a ...any) { l.add("warning", f, a...) }
+func (l *fakeLog) Mask(secret string)          { l.add("mask", "%s", secret) }
 func (l *fakeLog) Group(title string) func() {
 	l.add("group", "%s", title)
 	return func() { l.add("endgroup", "") }
@@ -125,6 +126,8 @@ type fakeChangeSet struct {
 	params            []types.Parameter
 	deletedAt         time.Time
 	executed          bool
+	// obsolete marks a change set made stale by a later update.
+	obsolete bool
 }
 
 // call is one recorded API call.
@@ -153,6 +156,10 @@ type fakeCFN struct {
 	count       map[string]int
 	fail        map[string]error
 	pageSize    int
+	// summary answers GetTemplateSummary; nil answers an error.
+	summary *cloudformation.GetTemplateSummaryOutput
+	// nested are the changes of nested change sets, by change set id.
+	nested map[string][]types.Change
 }
 
 func newFake(clock *fakeClock) *fakeCFN {
@@ -294,8 +301,17 @@ func (f *fakeCFN) CreateChangeSet(_ context.Context, in *cloudformation.CreateCh
 	return &cloudformation.CreateChangeSetOutput{Id: aws.String(cs.id), StackId: aws.String(st.id)}, nil
 }
 
-func (f *fakeCFN) changeSet(id string) (*fakeChangeSet, error) {
+func (f *fakeCFN) changeSet(id string, stack ...string) (*fakeChangeSet, error) {
 	cs, ok := f.sets[id]
+	if !ok && len(stack) > 0 {
+		// A name: the newest change set of that name of the stack.
+		st := f.lookup(stack[0])
+		for _, c := range f.sets {
+			if st != nil && c.name == id && c.stackID == st.id && (cs == nil || c.created.After(cs.created)) {
+				cs, ok = c, true
+			}
+		}
+	}
 	if !ok || !cs.deletedAt.IsZero() && !f.clock.Now().Before(cs.deletedAt) {
 		return nil, &types.ChangeSetNotFoundException{Message: aws.String("ChangeSet [" + id + "] does not exist")}
 	}
@@ -308,13 +324,18 @@ func (f *fakeCFN) DescribeChangeSet(_ context.Context, in *cloudformation.Descri
 	if err := f.begin("DescribeChangeSet", in); err != nil {
 		return nil, err
 	}
-	cs, err := f.changeSet(aws.ToString(in.ChangeSetName))
+	cs, err := f.changeSet(aws.ToString(in.ChangeSetName), aws.ToString(in.StackName))
 	if err != nil {
 		return nil, err
 	}
+	st := f.stacks[cs.stackID]
 	out := &cloudformation.DescribeChangeSetOutput{
-		ChangeSetId: aws.String(cs.id), ChangeSetName: aws.String(cs.name), StackId: aws.String(cs.stackID),
-		CreationTime: aws.Time(cs.created), Status: types.ChangeSetStatusCreateInProgress,
+		ChangeSetId: aws.String(cs.id), ChangeSetName: aws.String(cs.name), StackId: aws.String(cs.stackID), StackName: aws.String(st.name),
+		CreationTime: aws.Time(cs.created), Status: types.ChangeSetStatusCreateInProgress, ExecutionStatus: types.ExecutionStatusUnavailable,
+		Parameters: f.shownParams(cs.params),
+	}
+	if in.StackName != nil && !strings.HasPrefix(aws.ToString(in.ChangeSetName), "arn:") && aws.ToString(in.StackName) != st.name && aws.ToString(in.StackName) != st.id {
+		return nil, &types.ChangeSetNotFoundException{Message: aws.String("ChangeSet [" + cs.name + "] does not exist")}
 	}
 	switch now := f.clock.Now(); {
 	case !cs.deletedAt.IsZero():
@@ -323,15 +344,65 @@ func (f *fakeCFN) DescribeChangeSet(_ context.Context, in *cloudformation.Descri
 	case cs.failReason != "":
 		out.Status, out.StatusReason = types.ChangeSetStatusFailed, aws.String(cs.failReason)
 	default:
-		out.Status = types.ChangeSetStatusCreateComplete
+		out.Status, out.ExecutionStatus = types.ChangeSetStatusCreateComplete, types.ExecutionStatusAvailable
+		switch {
+		case cs.executed:
+			out.ExecutionStatus = types.ExecutionStatusExecuteComplete
+		case cs.obsolete:
+			out.ExecutionStatus = types.ExecutionStatusObsolete
+		}
+		changes := f.csChanges
+		if n, ok := f.nested[cs.id]; ok {
+			changes = n
+		}
 		start, _ := strconv.Atoi(aws.ToString(in.NextToken))
-		end := min(start+f.pageSize, len(f.csChanges))
-		out.Changes = f.csChanges[start:end]
-		if end < len(f.csChanges) {
+		end := min(start+f.pageSize, len(changes))
+		out.Changes = changes[start:end]
+		if end < len(changes) {
 			out.NextToken = aws.String(strconv.Itoa(end))
 		}
 	}
+	if cs.failReason != "" && out.Status == types.ChangeSetStatusFailed {
+		out.ExecutionStatus = types.ExecutionStatusUnavailable
+	}
 	return out, nil
+}
+
+// shownParams masks NoEcho values as AWS does: DBPassword is the test
+// template's NoEcho parameter.
+func (f *fakeCFN) shownParams(ps []types.Parameter) []types.Parameter {
+	var out []types.Parameter
+	for _, p := range ps {
+		if aws.ToString(p.ParameterKey) == "DBPassword" {
+			p.ParameterValue = aws.String("****")
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// addChangeSet puts a computed change set in place, as a create-only run
+// would have left it.
+func (f *fakeCFN) addChangeSet(st *fakeStack, name string, typ types.ChangeSetType) *fakeChangeSet {
+	f.seq++
+	cs := &fakeChangeSet{
+		id:   fmt.Sprintf("arn:aws:cloudformation:eu-west-1:123456789012:changeSet/%s/%04d", name, f.seq),
+		name: name, stackID: st.id, typ: typ, created: f.clock.Now().Add(-time.Hour), readyAt: f.clock.Now().Add(-time.Hour),
+	}
+	f.sets[cs.id] = cs
+	return cs
+}
+
+func (f *fakeCFN) GetTemplateSummary(_ context.Context, in *cloudformation.GetTemplateSummaryInput, _ ...func(*cloudformation.Options)) (*cloudformation.GetTemplateSummaryOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin("GetTemplateSummary", in); err != nil {
+		return nil, err
+	}
+	if f.summary == nil {
+		return nil, apiErr("AccessDenied", "not authorized to perform: cloudformation:GetTemplateSummary")
+	}
+	return f.summary, nil
 }
 
 func (f *fakeCFN) ExecuteChangeSet(_ context.Context, in *cloudformation.ExecuteChangeSetInput, _ ...func(*cloudformation.Options)) (*cloudformation.ExecuteChangeSetOutput, error) {
@@ -340,12 +411,12 @@ func (f *fakeCFN) ExecuteChangeSet(_ context.Context, in *cloudformation.Execute
 	if err := f.begin("ExecuteChangeSet", in); err != nil {
 		return nil, err
 	}
-	cs, err := f.changeSet(aws.ToString(in.ChangeSetName))
+	cs, err := f.changeSet(aws.ToString(in.ChangeSetName), aws.ToString(in.StackName))
 	if err != nil {
 		return nil, err
 	}
 	now := f.clock.Now()
-	if cs.executed || now.Before(cs.readyAt) || cs.failReason != "" {
+	if cs.executed || cs.obsolete || now.Before(cs.readyAt) || cs.failReason != "" {
 		return nil, apiErr("InvalidChangeSetStatus", "ChangeSet ["+cs.id+"] cannot be executed in its current status")
 	}
 	cs.executed = true

@@ -138,6 +138,11 @@ func PreviewChangeSetName(pr int, sha string) string {
 // previewPRPrefix starts the names of one pull request's previews.
 func previewPRPrefix(pr int) string { return fmt.Sprintf("%spr%d-", PreviewPrefix, pr) }
 
-// IsPreviewChangeSetName reports a name reserved for previews, which are
-// never executed.
-func IsPreviewChangeSetName(name string) bool { return strings.HasPrefix(name, PreviewPrefix) }
+// IsPreviewChangeSetName reports a change set name, or change set ARN,
+// reserved for previews, which are never executed.
+func IsPreviewChangeSetName(nameOrARN string) bool {
+	if _, after, ok := strings.Cut(nameOrARN, ":changeSet/"); ok && strings.HasPrefix(nameOrARN, "arn:") {
+		nameOrARN = after
+	}
+	return strings.HasPrefix(nameOrARN, PreviewPrefix)
+}

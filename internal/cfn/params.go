@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -16,22 +17,51 @@ type Parameter struct {
 	// UsePrevious keeps the stack's current value (CLI JSON format
 	// "UsePreviousValue": true); Value is then empty.
 	UsePrevious bool
+	// Item is the 1-based position of the K=V item that named the key, 0
+	// for JSON. From the second item on, a key may be a piece of the
+	// previous value that an unquoted comma split off (Password=ab,cd=e),
+	// so messages about it name the position and never the key.
+	Item int
+	// After is the key of the item before Item, for those messages.
+	After string
+}
+
+// hidden reports whether the key may be a piece of a value.
+func (p Parameter) hidden() bool { return p.Item > 1 }
+
+// where names the parameter in a message: its key, or its position.
+func (p Parameter) where() string {
+	if p.hidden() {
+		return fmt.Sprintf("item %d (after %s)", p.Item, p.After)
+	}
+	return "parameter " + p.Key
 }
 
 // maxParamKeyLen is CloudFormation's limit for a parameter name.
 const maxParamKeyLen = 255
 
-// ParseParameterOverrides parses the parameter-overrides input:
-//   - K=V pairs separated by commas or newlines; a value in double quotes may
-//     contain commas, equals signs and newlines, with \" and \\ escapes
-//     (K="a,b");
-//   - file://path, or a path ending in .json, naming a JSON file read with
-//     readFile;
+// ErrItemWithoutEquals marks a K=V list with an item that has no '=': most
+// often an unquoted list value (Subnets=a,b) split at its comma, which
+// aws-cloudformation-github-deploy silently sends as a junk parameter.
+var ErrItemWithoutEquals = errors.New("an item has no '='")
+
+// ParseParameterOverrides parses the parameter-overrides input the way
+// aws-cloudformation-github-deploy v2 does, refusing what it would silently
+// corrupt:
+//   - K=V items separated by commas or newlines. A value that starts with a
+//     single or double quote runs to the same quote and may hold commas,
+//     equals signs and newlines (K='a,b', K="a,b"); there are no escapes, so
+//     backslashes stay as written. A quote later in a value is literal
+//     (K=it's). A key given again adds to a list: Subnets=a,Subnets=b is
+//     Subnets="a,b". Unquoted keys and values are trimmed.
+//   - file://path, a path ending in .json, or an https:// URL naming a JSON
+//     file, read with readFile (which gets the path or the URL).
 //   - inline JSON.
 //
-// JSON may be the CLI format [{"ParameterKey":"K","ParameterValue":"V"}], the
+// JSON may be the CLI format [{"ParameterKey":"K","ParameterValue":"V"}]
+// (ResolvedValue, which describe-stacks prints, is allowed and ignored), the
 // CodePipeline format {"Parameters":{"K":"V"}}, a plain {"K":"V"} object or
-// ["K=V", ...]. An empty value gives no overrides.
+// ["K=V", ...]. An empty value gives no overrides. Errors never show a value.
 func ParseParameterOverrides(value string, readFile func(string) ([]byte, error)) ([]Parameter, error) {
 	v := strings.TrimSpace(value)
 	switch {
@@ -39,6 +69,10 @@ func ParseParameterOverrides(value string, readFile func(string) ([]byte, error)
 		return nil, nil
 	case strings.HasPrefix(v, "file://"):
 		return parseParameterFile(strings.TrimPrefix(v, "file://"), readFile)
+	case hasPrefixFold(v, "https://"):
+		return parseParameterFile(v, readFile)
+	case hasPrefixFold(v, "http://"):
+		return nil, errors.New("a parameter file URL must use https://")
 	case strings.HasSuffix(strings.ToLower(v), ".json") && !strings.ContainsAny(v, "=\n,"):
 		return parseParameterFile(v, readFile)
 	case v[0] == '[' || v[0] == '{':
@@ -52,29 +86,60 @@ func ParseParameterOverrides(value string, readFile func(string) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	ps := make([]Parameter, 0, len(pairs))
-	for _, p := range pairs {
-		ps = append(ps, Parameter{Key: p.key, Value: p.value})
+	var ps []Parameter
+	index := map[string]int{}
+	for i, p := range pairs {
+		after := ""
+		if i > 0 {
+			after = pairs[i-1].key
+		}
+		param := Parameter{Key: p.key, Value: p.value, Item: i + 1, After: after}
+		if err := validParameterKey(param); err != nil {
+			return nil, err
+		}
+		if j, seen := index[p.key]; seen {
+			// aws-cloudformation-github-deploy joins a repeated key into
+			// a list (its README's Subnets example).
+			ps[j].Value += "," + p.value
+			continue
+		}
+		index[p.key] = len(ps)
+		ps = append(ps, param)
 	}
-	return ps, checkParameterKeys(ps)
+	return ps, nil
 }
 
 func parseParameterFile(path string, readFile func(string) ([]byte, error)) ([]Parameter, error) {
+	shown := displayRef(path)
 	if path == "" {
 		return nil, errors.New("file:// names no file: give a path such as file://params/prod.json")
 	}
 	if readFile == nil {
-		return nil, fmt.Errorf("reading %s: no file reader configured", path)
+		return nil, fmt.Errorf("reading %s: no file reader configured", shown)
 	}
 	data, err := readFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w (paths are relative to the workspace; check out the repository first)", path, err)
+		return nil, fmt.Errorf("reading %s: %w", shown, err)
 	}
 	ps, err := parseParameterJSON(data)
 	if err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", path, err)
+		return nil, fmt.Errorf("parsing %s: %w", shown, err)
 	}
 	return ps, nil
+}
+
+// displayRef shows a parameter file path or URL without a URL's user
+// information, query and fragment: a presigned URL carries a session token.
+func displayRef(ref string) string {
+	if !hasPrefixFold(ref, "https://") {
+		return ref
+	}
+	u, err := url.Parse(ref)
+	if err != nil {
+		return "the parameter file URL"
+	}
+	u.User, u.RawQuery, u.Fragment, u.RawFragment, u.ForceQuery = nil, "", "", "", false
+	return u.String()
 }
 
 // parameterFormats is the hint printed when JSON has an unexpected shape.
@@ -132,15 +197,21 @@ func parseParameterItem(item json.RawMessage) (Parameter, error) {
 		}
 		return Parameter{Key: pairs[0].key, Value: pairs[0].value}, nil
 	}
+	// Unknown members are refused, not dropped: a misspelt
+	// "ParameterValues" would otherwise lose its value silently.
+	// ResolvedValue is what describe-stacks prints for SSM parameter types;
+	// files copied from its output carry it, and CloudFormation ignores it
+	// on input.
 	var cli struct {
 		ParameterKey     *string
 		ParameterValue   json.RawMessage
 		UsePreviousValue bool
+		ResolvedValue    json.RawMessage
 	}
 	dec := json.NewDecoder(bytes.NewReader(item))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cli); err != nil || cli.ParameterKey == nil {
-		return Parameter{}, fmt.Errorf("expected an object with ParameterKey and ParameterValue: %s", parameterFormats)
+		return Parameter{}, fmt.Errorf("expected an object with ParameterKey and ParameterValue (UsePreviousValue and ResolvedValue are allowed too): %s", parameterFormats)
 	}
 	p := Parameter{Key: *cli.ParameterKey, UsePrevious: cli.UsePreviousValue}
 	switch {
@@ -179,42 +250,48 @@ func scalarText(raw json.RawMessage) (string, error) {
 	return "", errors.New(`must be a string, number or boolean (join list values with commas: "a,b")`)
 }
 
-// checkParameterKeys refuses empty, malformed and repeated keys.
+// checkParameterKeys refuses empty, malformed and repeated keys of JSON
+// parameters: unlike a K=V list, JSON has no list form to join them into.
 func checkParameterKeys(ps []Parameter) error {
 	seen := make(map[string]bool, len(ps))
 	for _, p := range ps {
-		if err := validParameterKey(p.Key); err != nil {
+		if err := validParameterKey(p); err != nil {
 			return err
 		}
 		if seen[p.Key] {
-			return fmt.Errorf("parameter %s is given twice: give each parameter once (for a list value, quote it: %s=\"a,b\")", p.Key, p.Key)
+			return fmt.Errorf("parameter %s is given twice: give each parameter once (for a list value, join it with commas: \"a,b\")", p.Key)
 		}
 		seen[p.Key] = true
 	}
 	return nil
 }
 
-func validParameterKey(k string) error {
+func validParameterKey(p Parameter) error {
+	k := p.Key
 	if k == "" {
 		return errors.New("a parameter has an empty key: write Key=Value")
 	}
-	if len(k) > maxParamKeyLen {
+	bad := len(k) > maxParamKeyLen
+	for i := 0; i < len(k) && !bad; i++ {
+		bad = !isLetter(k[i]) && !isDigit(k[i])
+	}
+	switch {
+	case !bad:
+		return nil
+	case p.hidden():
+		return fmt.Errorf("%s has a key that is not a parameter name (letters and digits only); the key is not shown because it may be a piece of the value of %s split off at a comma: quote that value (%s='a,b') or repeat the key for a list (%s=a,%s=b)", p.where(), p.After, p.After, p.After, p.After)
+	case len(k) > maxParamKeyLen:
 		return fmt.Errorf("parameter key %.20s... is longer than %d characters", k, maxParamKeyLen)
 	}
-	for i := 0; i < len(k); i++ {
-		if !isLetter(k[i]) && !isDigit(k[i]) {
-			return fmt.Errorf("parameter key %q is not alphanumeric: CloudFormation parameter names use only letters and digits", k)
-		}
-	}
-	return nil
+	return fmt.Errorf("parameter key %q is not alphanumeric: CloudFormation parameter names use only letters and digits", k)
 }
 
 // pair is one K=V item of a list input.
 type pair struct{ key, value string }
 
 // splitPairs parses K=V items separated by commas or newlines. A value that
-// starts with a double quote runs to the closing quote and may contain
-// separators; \" and \\ are its only escapes. Keys and unquoted values are
+// starts with a single or double quote runs to the same quote and may
+// contain separators; there are no escapes. Keys and unquoted values are
 // trimmed; empty items are skipped. Errors never quote values.
 func splitPairs(s string) ([]pair, error) {
 	var out []pair
@@ -241,34 +318,20 @@ func splitPairs(s string) ([]pair, error) {
 			i++
 		}
 		var value string
-		if i < n && s[i] == '"' {
-			var b strings.Builder
-			i++
-			closed := false
-			for i < n {
-				c := s[i]
-				if c == '\\' && i+1 < n && (s[i+1] == '"' || s[i+1] == '\\') {
-					b.WriteByte(s[i+1])
-					i += 2
-					continue
-				}
-				i++
-				if c == '"' {
-					closed = true
-					break
-				}
-				b.WriteByte(c)
+		if i < n && (s[i] == '"' || s[i] == '\'') {
+			q := s[i]
+			end := strings.IndexByte(s[i+1:], q)
+			if end < 0 {
+				return nil, fmt.Errorf("the value of %s has an unbalanced %s quote: close it with %c", key, quoteName(q), q)
 			}
-			if !closed {
-				return nil, fmt.Errorf("the value of %s has an unbalanced double quote: close it with \" (write \\\" for a quote inside the value)", key)
-			}
+			value = s[i+1 : i+1+end]
+			i += end + 2
 			for i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r') {
 				i++
 			}
 			if i < n && s[i] != ',' && s[i] != '\n' {
 				return nil, fmt.Errorf("the value of %s has text after its closing quote: put the whole value inside the quotes", key)
 			}
-			value = b.String()
 		} else {
 			vs := i
 			for i < n && s[i] != ',' && s[i] != '\n' {
@@ -282,13 +345,26 @@ func splitPairs(s string) ([]pair, error) {
 	return out, nil
 }
 
+func quoteName(q byte) string {
+	if q == '\'' {
+		return "single"
+	}
+	return "double"
+}
+
 func itemWithoutEquals(index int, before []pair) error {
 	if index == 0 {
-		return errors.New("item 1 has no '=': write Key=Value pairs separated by commas or newlines")
+		return noEquals("item 1 has no '=': write Key=Value pairs separated by commas or newlines")
 	}
 	prev := before[len(before)-1].key
-	return fmt.Errorf("item %d (after %s) has no '=': write Key=Value; if it belongs to the value of %s, quote that value: %s=\"a,b\"", index+1, prev, prev, prev)
+	return noEquals(fmt.Sprintf("item %d (after %s) has no '=': if it belongs to the value of %s, quote that value (%s='a,b') or repeat the key for a list (%s=a,%s=b); the item is not shown because it may be a piece of a value", index+1, prev, prev, prev, prev, prev))
 }
+
+// noEquals is an error that is ErrItemWithoutEquals.
+type noEquals string
+
+func (e noEquals) Error() string        { return string(e) }
+func (e noEquals) Is(target error) bool { return target == ErrItemWithoutEquals }
 
 // kv is one member of a JSON object, in document order.
 type kv struct {

@@ -34,7 +34,10 @@ func TestPreviewChangeSetName(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{"deploy-1", "Preview-pr1-x", "pr-preview-1"} {
+	if !IsPreviewChangeSetName("arn:aws:cloudformation:eu-west-1:123456789012:changeSet/preview-pr7-abc/1234") {
+		t.Errorf("a preview's ARN is not recognised")
+	}
+	for _, name := range []string{"deploy-1", "Preview-pr1-x", "pr-preview-1", "arn:aws:cloudformation:eu-west-1:123456789012:changeSet/deploy-1/preview-x"} {
 		if IsPreviewChangeSetName(name) {
 			t.Errorf("IsPreviewChangeSetName(%q) = true", name)
 		}

@@ -27,9 +27,6 @@ type ReportOptions struct {
 	Redact []string
 }
 
-// maxReplacementsListed bounds the resources a replacement warning names.
-const maxReplacementsListed = 10
-
 // Markdown renders the result for people: the step summary and a pull
 // request's comment share it. It opens with one status line (an icon, the
 // stack, the region, the final status), then links the stack in the AWS
@@ -151,7 +148,7 @@ func (r *Result) outcome() (icon, status string) {
 		return "❌", r.StackStatus
 	case r.Empty:
 		return "✅", "no changes"
-	case r.HasChanges && r.ChangesCount == 0:
+	case r.HasChanges && len(r.Changes) == 0:
 		return "📝", "no resource changes, not executed"
 	case r.HasChanges:
 		return "📝", fmt.Sprintf("%s to review, not executed", plural(r.ChangesCount, "change"))
@@ -238,13 +235,8 @@ func (r *Result) reportHead(o ReportOptions, noLinks bool) string {
 			reason = "no reason given"
 		}
 		blocks = append(blocks, "**The change set failed:** "+markdownCell(reason)+"\n")
-	case r.HasChanges && r.ChangesCount == 0:
+	case r.HasChanges && len(r.Changes) == 0:
 		blocks = append(blocks, "**No resource changes:** the change set changes only stack settings (outputs, parameters, tags, notifications).\n")
-	case r.HasChanges:
-		blocks = append(blocks, "**"+plural(r.ChangesCount, "change")+":** "+r.countsByAction()+"\n")
-		if w := r.replacementWarning(); w != "" {
-			blocks = append(blocks, w)
-		}
 	}
 	if o.Err != nil && !failedCS {
 		var b strings.Builder
@@ -272,77 +264,14 @@ func (r *Result) reportHead(o ReportOptions, noLinks bool) string {
 	return strings.Join(blocks, "\n")
 }
 
-// actionOrder is the order of the counts by action.
-var actionOrder = []string{"Add", "Modify", "Remove", "Import", "Dynamic", "SyncWithActual"}
-
-// countsByAction says how many changes each action has, e.g.
-// "1 Add · 2 Modify".
-func (r *Result) countsByAction() string {
-	counts := map[string]int{}
-	for _, c := range r.Changes {
-		counts[c.Action]++
-	}
-	var parts []string
-	for _, a := range actionOrder {
-		if n := counts[a]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, a))
-			delete(counts, a)
-		}
-	}
-	for _, c := range r.Changes { // actions CloudFormation may add later, in order of appearance
-		if n := counts[c.Action]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, markdownCell(c.Action)))
-			delete(counts, c.Action)
-		}
-	}
-	return strings.Join(parts, " · ")
-}
-
-// replacementWarning names the resources CloudFormation will, or may,
-// replace: a replaced resource is a new one (new id, data of a database or
-// bucket not carried over).
-func (r *Result) replacementWarning() string {
-	var will, may []string
-	for _, c := range r.Changes {
-		name := markdownCell(c.LogicalID) + " (" + markdownCell(c.ResourceType) + ")"
-		switch c.Replacement {
-		case "True":
-			will = append(will, name)
-		case "Conditional":
-			may = append(may, name)
-		}
-	}
-	var b strings.Builder
-	list := func(names []string) string {
-		if len(names) > maxReplacementsListed {
-			return strings.Join(names[:maxReplacementsListed], ", ") + fmt.Sprintf(" and %d more", len(names)-maxReplacementsListed)
-		}
-		return strings.Join(names, ", ")
-	}
-	if len(will) > 0 {
-		fmt.Fprintf(&b, "> ⚠️ **%s will be replaced** (a new resource, and the old one deleted): %s\n", plural(len(will), "resource"), list(will))
-	}
-	if len(may) > 0 {
-		if len(will) > 0 {
-			b.WriteString(">\n")
-		}
-		fmt.Fprintf(&b, "> ⚠️ **%s may be replaced**, depending on values known only during the update: %s\n", plural(len(may), "resource"), list(may))
-	}
-	return b.String()
-}
-
-// changeSection is the change table.
+// changeSection is the change table as ChangesMarkdown renders it, the one
+// rendering that the changes-markdown output shares: counts by action,
+// replacement warnings, property values before and after.
 func (r *Result) changeSection() string {
-	if len(r.Changes) == 0 {
+	if !r.HasChanges || len(r.Changes) == 0 {
 		return ""
 	}
-	var b strings.Builder
-	b.WriteString("\n#### Changes\n\n| Action | Logical ID | Type | Replacement |\n|---|---|---|---|\n")
-	for _, c := range r.Changes {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", markdownCell(c.Action), markdownCell(c.LogicalID),
-			markdownCell(c.ResourceType), markdownCell(c.Replacement))
-	}
-	return b.String()
+	return "\n" + r.ChangesMarkdown()
 }
 
 // reportTail is everything after the change table.

@@ -41,6 +41,8 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
+func ptr(s string) *string { return &s }
+
 func previewResult() *Result {
 	return &Result{
 		StackName: "app", Region: "eu-west-1", StackID: stackARN, StackStatus: "UPDATE_COMPLETE",
@@ -48,8 +50,12 @@ func previewResult() *Result {
 		Preview: true, HasChanges: true, ChangesCount: 4,
 		Changes: []Change{
 			{Action: "Add", LogicalID: "Queue", ResourceType: "AWS::SQS::Queue"},
-			{Action: "Modify", LogicalID: "Bucket", PhysicalID: "app-bucket-1x2y", ResourceType: "AWS::S3::Bucket", Replacement: "True"},
-			{Action: "Modify", LogicalID: "Fn", PhysicalID: "app-Fn-ABC", ResourceType: "AWS::Lambda::Function", Replacement: "Conditional"},
+			{Action: "Modify", LogicalID: "Bucket", PhysicalID: "app-bucket-1x2y", ResourceType: "AWS::S3::Bucket", Replacement: "True",
+				Details: []ChangeDetail{{Attribute: "Properties", Name: "BucketName", Path: "/Properties/BucketName", RequiresRecreation: "Always",
+					BeforeValue: ptr("app-bucket-1x2y"), AfterValue: ptr("app-data"), AttributeChangeType: "Modify"}}},
+			{Action: "Modify", LogicalID: "Fn", PhysicalID: "app-Fn-ABC", ResourceType: "AWS::Lambda::Function", Replacement: "Conditional",
+				Details: []ChangeDetail{{Attribute: "Properties", Name: "Environment", Path: "/Properties/Environment/Variables/API_KEY", RequiresRecreation: "Never",
+					BeforeValue: ptr("****"), AfterValue: ptr("****"), AttributeChangeType: "Modify", ChangeSource: "ParameterReference", CausingEntity: "ApiKey"}}},
 			{Action: "Remove", LogicalID: "Topic", PhysicalID: "arn:aws:sns:eu-west-1:123456789012:app-Topic", ResourceType: "AWS::SNS::Topic"},
 		},
 		Outputs:           []Output{{Key: "BucketName", Value: "app-bucket-1x2y", Description: "the bucket"}},

@@ -35,8 +35,11 @@ type run struct {
 	// csCreated is the change set's creation time on AWS's clock.
 	csCreated time.Time
 	// csSettled is true once our change set was executed, deleted or is
-	// deliberately kept, so cleanup must not delete it.
+	// deliberately kept, or when it is not ours (execute-only), so cleanup
+	// must not delete it.
 	csSettled bool
+	// sec masks NoEcho values in the stack's own changes.
+	sec *secrets
 }
 
 // wrapAWS adds one layer of context to an AWS error ("what: message
@@ -92,6 +95,10 @@ func (r *run) log() Logger { return r.d.log }
 
 func (r *run) deploy(ctx context.Context) error {
 	o := r.o
+	r.maskSecrets()
+	if o.ExecuteChangeSet != "" {
+		return r.executeExisting(ctx)
+	}
 	end := r.log().Group(fmt.Sprintf("Change set %s for stack %s", o.ChangeSetName, o.StackName))
 	csStart := r.d.now()
 	err := r.prepareChangeSet(ctx)
@@ -125,6 +132,11 @@ func (r *run) prepareChangeSet(ctx context.Context) error {
 	}
 	if r.o.Preview != nil {
 		r.deletePreviews(ctx)
+	}
+	if r.o.Template.URL != "" && !r.o.Template.ParametersKnown {
+		if err := r.summarizeTemplate(ctx); err != nil {
+			return err
+		}
 	}
 	in, err := r.changeSetInput(ctx)
 	if err != nil {
@@ -413,6 +425,16 @@ func (r *run) changeSetInput(ctx context.Context) (*cloudformation.CreateChangeS
 	}
 	if o.ClientToken != "" {
 		in.ClientToken = aws.String(o.ClientToken)
+	}
+	if o.IncludeNestedStacks {
+		in.IncludeNestedStacks = aws.Bool(true)
+	}
+	switch {
+	case o.DeploymentMode == "":
+	case r.stack == nil:
+		r.log().Warningf("deployment-mode %s is left out: the stack %s does not exist yet, and CloudFormation accepts a deployment mode only when updating a stack.", o.DeploymentMode, o.StackName)
+	default:
+		in.DeploymentMode = types.DeploymentMode(o.DeploymentMode)
 	}
 	for _, c := range o.Capabilities {
 		in.Capabilities = append(in.Capabilities, types.Capability(c))

@@ -1,13 +1,13 @@
 package cfn
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	yaml "go.yaml.in/yaml/v3"
 )
 
 // Tag is a stack tag; CloudFormation propagates it to the stack's resources.
@@ -23,55 +23,137 @@ const (
 	maxTagValueLen = 256
 )
 
-// ParseTags parses the tags input: K=V pairs separated by commas or newlines
-// (quoting as in ParseParameterOverrides), a JSON object {"K":"V"} or a JSON
-// array [{"Key":"K","Value":"V"}]. It enforces CloudFormation's limits: at
-// most 50 tags, keys of 1-128 and values of at most 256 characters from
-// letters, digits, spaces and _ . : / = + - @, no "aws:" prefix, no repeats.
+// ParseTags parses the tags input in every form aws-cloudformation-github-deploy
+// accepts, plus K=V pairs:
+//   - K=V pairs separated by commas or newlines (quoting as in
+//     ParseParameterOverrides);
+//   - a YAML or JSON mapping {"K":"V"} / K: V, in document order;
+//   - a YAML or JSON list of {Key, Value}.
+//
+// Numbers and booleans are taken as the text written (CostCenter: 12345 is
+// "12345"), and an empty YAML value is "". Where that action drops input
+// silently (YAML it cannot parse, list items without Key or Value, a value
+// that is no mapping or list), ParseTags fails instead. It enforces
+// CloudFormation's limits: at most 50 tags, keys of 1-128 and values of at
+// most 256 characters from letters, digits, spaces and _ . : / = + - @, no
+// "aws:" prefix, no repeats.
 func ParseTags(value string) ([]Tag, error) {
 	v := strings.TrimSpace(value)
-	var tags []Tag
-	switch {
-	case v == "":
+	if v == "" {
 		return nil, nil
-	case v[0] == '{':
-		obj, err := orderedObject([]byte(v))
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range obj {
-			var s string
-			if err := json.Unmarshal(m.raw, &s); err != nil {
-				return nil, fmt.Errorf("the value of tag %q must be a JSON string", m.key)
+	}
+	if isPairList(v) {
+		return pairTags(v)
+	}
+	var tags []Tag
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(v), &doc); err != nil {
+		return nil, fmt.Errorf("is neither K=V pairs nor valid YAML or JSON (%s): %s", strings.TrimPrefix(err.Error(), "yaml: "), tagFormats)
+	}
+	if len(doc.Content) == 0 {
+		return nil, fmt.Errorf("holds no tags: %s", tagFormats)
+	}
+	root := deref(doc.Content[0])
+	switch root.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			k, val := deref(root.Content[i]), deref(root.Content[i+1])
+			if k.Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("line %d: a tag key must be text: %s", k.Line, tagFormats)
 			}
-			tags = append(tags, Tag{Key: m.key, Value: s})
-		}
-	case v[0] == '[':
-		var items []struct {
-			Key   *string
-			Value *string
-		}
-		dec := json.NewDecoder(bytes.NewReader([]byte(v)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&items); err != nil {
-			return nil, fmt.Errorf(`%w: use [{"Key":"k","Value":"v"}]`, jsonError(err))
-		}
-		for i, it := range items {
-			if it.Key == nil || it.Value == nil {
-				return nil, fmt.Errorf(`item %d needs both Key and Value: use [{"Key":"k","Value":"v"}]`, i+1)
+			text, ok := scalarValue(val)
+			if !ok {
+				return nil, fmt.Errorf("the value of tag %q (line %d) must be text, a number or a boolean, not a list or mapping", k.Value, val.Line)
 			}
-			tags = append(tags, Tag{Key: *it.Key, Value: *it.Value})
+			tags = append(tags, Tag{Key: k.Value, Value: text})
 		}
+	case yaml.SequenceNode:
+		for i, item := range root.Content {
+			t, err := tagItem(deref(item))
+			if err != nil {
+				return nil, fmt.Errorf("item %d %w", i+1, err)
+			}
+			tags = append(tags, t)
+		}
+	case yaml.ScalarNode:
+		if strings.Contains(v, "=") {
+			return pairTags(v)
+		}
+		return nil, fmt.Errorf("is not a list of tags: %s", tagFormats)
 	default:
-		pairs, err := splitPairs(v)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range pairs {
-			tags = append(tags, Tag{Key: p.key, Value: p.value})
-		}
+		return nil, fmt.Errorf("is not a list of tags: %s", tagFormats)
 	}
 	return tags, checkTags(tags)
+}
+
+func pairTags(v string) ([]Tag, error) {
+	pairs, err := splitPairs(v)
+	if err != nil {
+		return nil, err
+	}
+	var tags []Tag
+	for _, p := range pairs {
+		tags = append(tags, Tag{Key: p.key, Value: p.value})
+	}
+	return tags, checkTags(tags)
+}
+
+const tagFormats = `write K=V pairs, a mapping (Team: payments, or {"Team":"payments"}) or a list of {Key, Value}`
+
+// isPairList tells K=V pairs from YAML: an '=' before the first mapping
+// colon (": " or a colon at the end of a line) in text that does not open a
+// flow collection or a YAML list.
+func isPairList(v string) bool {
+	if strings.ContainsRune("{[-", rune(v[0])) {
+		return false
+	}
+	eq := strings.IndexByte(v, '=')
+	colon := -1
+	for i := 0; i < len(v); i++ {
+		if v[i] == ':' && (i+1 == len(v) || strings.ContainsRune(" \t\r\n", rune(v[i+1]))) {
+			colon = i
+			break
+		}
+	}
+	return eq >= 0 && (colon < 0 || eq < colon)
+}
+
+// tagItem reads one {Key, Value} list item; texts follow "item N".
+func tagItem(n *yaml.Node) (Tag, error) {
+	if n.Kind != yaml.MappingNode {
+		return Tag{}, errors.New(`is not a {Key, Value} mapping: use [{"Key":"k","Value":"v"}] or a YAML list of Key/Value`)
+	}
+	var t Tag
+	var hasKey, hasValue bool
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := deref(n.Content[i]), deref(n.Content[i+1])
+		text, ok := scalarValue(val)
+		switch {
+		case k.Value != "Key" && k.Value != "Value":
+			return Tag{}, fmt.Errorf("has member %q: only Key and Value are allowed", k.Value)
+		case !ok:
+			return Tag{}, fmt.Errorf("has a %s that is a list or mapping: it must be text, a number or a boolean", k.Value)
+		case k.Value == "Key":
+			t.Key, hasKey = text, true
+		default:
+			t.Value, hasValue = text, true
+		}
+	}
+	if !hasKey || !hasValue {
+		return Tag{}, errors.New(`needs both Key and Value: use [{"Key":"k","Value":"v"}]`)
+	}
+	return t, nil
+}
+
+// scalarValue is a scalar's text as written; null is "".
+func scalarValue(n *yaml.Node) (string, bool) {
+	if n.Kind != yaml.ScalarNode {
+		return "", false
+	}
+	if n.Tag == "!!null" {
+		return "", true
+	}
+	return n.Value, true
 }
 
 func checkTags(tags []Tag) error {

@@ -44,6 +44,9 @@ type Template struct {
 	// ParametersKnown is false for URL templates, whose body is not read;
 	// unknown-override checks are then left to CloudFormation.
 	ParametersKnown bool
+	// NoEcho lists the parameters declared with NoEcho, sorted: their
+	// values are masked in change tables.
+	NoEcho []string
 }
 
 // NeedsUpload reports whether the local body is too large for TemplateBody,
@@ -63,23 +66,35 @@ func (t Template) Declares(key string) bool {
 }
 
 // CheckOverrides refuses overrides for parameters the template does not
-// declare, listing the declared names. It does nothing when the names are
-// unknown.
+// declare, listing the declared names. A key that may be a piece of a value
+// (see Parameter.Item) is named by its position, never shown. It does
+// nothing when the names are unknown.
 func (t Template) CheckOverrides(ps []Parameter) error {
-	var unknown []string
+	var unknown, hidden []string
 	for _, p := range ps {
-		if !t.Declares(p.Key) {
+		switch {
+		case t.Declares(p.Key):
+		case p.hidden():
+			hidden = append(hidden, fmt.Sprintf("%s names a parameter the template does not declare; if it belongs to the value of %s, quote that value (%s='a,b') or repeat the key for a list (%s=a,%s=b); the key is not shown because it may be a piece of that value", p.where(), p.After, p.After, p.After, p.After))
+		default:
 			unknown = append(unknown, p.Key)
 		}
 	}
-	if len(unknown) == 0 {
+	if len(unknown) == 0 && len(hidden) == 0 {
 		return nil
 	}
-	declared := "none"
+	declared := "it declares none"
 	if len(t.Parameters) > 0 {
-		declared = strings.Join(t.Parameters, ", ")
+		declared = "it declares: " + strings.Join(t.Parameters, ", ")
 	}
-	return fmt.Errorf("the template does not declare %s (it declares: %s): fix the names or drop them", strings.Join(unknown, ", "), declared)
+	var lines []string
+	if len(unknown) > 0 {
+		lines = append(lines, fmt.Sprintf("the template does not declare %s (%s): fix the names or drop them", strings.Join(unknown, ", "), declared))
+	}
+	for _, h := range hidden {
+		lines = append(lines, fmt.Sprintf("%s (%s)", h, declared))
+	}
+	return errors.New(strings.Join(lines, "\n"))
 }
 
 // LoadTemplate reads the template input: an https:// URL is checked and kept
@@ -151,13 +166,30 @@ func parseTemplateBody(data []byte) (Template, error) {
 	if bytes.TrimSpace(data)[0] == '{' {
 		parse = jsonParameterNames
 	}
-	names, err := parse(data)
+	params, err := parse(data)
 	if err != nil {
 		return Template{}, err
 	}
-	slices.Sort(names)
-	return Template{Body: string(data), Size: len(data), Parameters: names, ParametersKnown: true}, nil
+	t := Template{Body: string(data), Size: len(data), ParametersKnown: true}
+	for _, p := range params {
+		t.Parameters = append(t.Parameters, p.name)
+		if p.noEcho {
+			t.NoEcho = append(t.NoEcho, p.name)
+		}
+	}
+	slices.Sort(t.Parameters)
+	slices.Sort(t.NoEcho)
+	return t, nil
 }
+
+// declaredParameter is one entry of a template's Parameters section.
+type declaredParameter struct {
+	name string
+	// noEcho is NoEcho: true (or "true"): the value must never be shown.
+	noEcho bool
+}
+
+func isTrue(s string) bool { return strings.EqualFold(strings.TrimSpace(s), "true") }
 
 // duplicateKey is the error for a key given twice: which one CloudFormation
 // keeps is not defined, so one set of settings would be silently lost.
@@ -168,14 +200,14 @@ func duplicateKey(section, key string, first, again int) error {
 	return fmt.Errorf("declares %s %s twice (lines %d and %d): remove one", section, key, first, again)
 }
 
-// jsonParameterNames returns the keys of the top-level Parameters object,
-// refusing duplicate keys there and at the top level.
-func jsonParameterNames(data []byte) ([]string, error) {
+// jsonParameterNames returns the entries of the top-level Parameters
+// object, refusing duplicate keys there and at the top level.
+func jsonParameterNames(data []byte) ([]declaredParameter, error) {
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("is not valid JSON: %w", templateJSONError(data, err))
 	}
-	var names []string
+	var names []declaredParameter
 	dec := json.NewDecoder(bytes.NewReader(data))
 	sections := map[string]int{}
 	err := jsonKeys(dec, func(key string, end int64) error {
@@ -197,9 +229,12 @@ func jsonParameterNames(data []byte) ([]string, error) {
 				return duplicateKey("parameter", name, first, line)
 			}
 			params[name] = line
-			names = append(names, name)
-			var skip json.RawMessage
-			return pdec.Decode(&skip)
+			var decl struct{ NoEcho json.RawMessage }
+			if err := pdec.Decode(&decl); err != nil {
+				return err
+			}
+			names = append(names, declaredParameter{name: name, noEcho: isTrue(strings.Trim(string(decl.NoEcho), `"`))})
+			return nil
 		})
 		if errors.Is(err, errNotObject) {
 			return errors.New("has a Parameters section that is not a JSON object")
@@ -251,11 +286,11 @@ func templateJSONError(data []byte, err error) error {
 // an alias bomb (billion laughs) has billions.
 const maxYAMLNodes = 1_000_000
 
-// yamlParameterNames returns the keys of the top-level Parameters mapping,
-// with aliases and merge keys resolved. It refuses invalid YAML, a document
-// that is not a mapping, alias bombs, and duplicate keys at the top level
-// and in Parameters.
-func yamlParameterNames(data []byte) ([]string, error) {
+// yamlParameterNames returns the entries of the top-level Parameters
+// mapping, with aliases and merge keys resolved. It refuses invalid YAML, a
+// document that is not a mapping, alias bombs, and duplicate keys at the
+// top level and in Parameters.
+func yamlParameterNames(data []byte) ([]declaredParameter, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("is not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
@@ -285,9 +320,19 @@ func yamlParameterNames(data []byte) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var names []string
+	var names []declaredParameter
 	for _, p := range params {
-		names = append(names, p.key)
+		d := declaredParameter{name: p.key}
+		if v := deref(p.value); v.Kind == yaml.MappingNode {
+			// A broken declaration is CloudFormation's to report.
+			fields, _ := yamlEntries(v, "property of parameter")
+			for _, f := range fields {
+				if fv := deref(f.value); f.key == "NoEcho" && fv.Kind == yaml.ScalarNode {
+					d.noEcho = isTrue(fv.Value)
+				}
+			}
+		}
+		names = append(names, d)
 	}
 	return names, nil
 }

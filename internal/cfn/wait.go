@@ -76,13 +76,16 @@ func (p *poller) ok()        { p.penalty = max(p.penalty-1, 0) }
 
 // sleep waits for the next poll. It returns errDeadline once the deadline
 // has passed, so the caller polls one last time at the deadline, and the
-// context's error when it is cancelled.
+// context's error when it is cancelled. A zero deadline never passes.
 func (p *poller) sleep(ctx context.Context) error {
 	now := p.d.now()
-	if !now.Before(p.deadline) {
-		return errDeadline
+	delay := p.delay(now)
+	if !p.deadline.IsZero() {
+		if !now.Before(p.deadline) {
+			return errDeadline
+		}
+		delay = min(delay, p.deadline.Sub(now))
 	}
-	delay := min(p.delay(now), p.deadline.Sub(now))
 	p.n++
 	return p.d.sleep(ctx, delay)
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -56,8 +57,9 @@ type Plan struct {
 	// DefaultChain is how to load the SDK's default credential chain, for
 	// the sources that use it and for UseExisting.
 	DefaultChain DefaultChain
-	// Warnings are shown before anything runs.
+	// Warnings are shown before anything runs; Notes too, as plain lines.
 	Warnings []string
+	Notes    []string
 }
 
 // DefaultChain configures the SDK's default credential chain.
@@ -113,6 +115,15 @@ type Options struct {
 	ReadFile func(string) ([]byte, error)
 	// Now is the clock for the deadline and default names.
 	Now func() time.Time
+	// Declared are the input names action.yml declares (ParseActionInputs);
+	// with Environ, every other INPUT_ variable is refused. Empty skips the
+	// check.
+	Declared []string
+	// Environ is the step's environment as KEY=VALUE lines (os.Environ).
+	Environ []string
+	// HTTPClient fetches https parameter files; default: a client through
+	// http-proxy or the environment's proxy.
+	HTTPClient *http.Client
 }
 
 // MaxFileSize bounds the files the action reads (template, parameter and
@@ -163,6 +174,7 @@ func (l *loader) boolean(name string, def bool) bool {
 
 func (l *loader) load(ctx context.Context) {
 	start := l.o.Now()
+	l.checkUnknownInputs()
 	l.loadTimeout(start)
 	l.loadRegion()
 	l.loadExport()
@@ -197,6 +209,19 @@ func (l *loader) loadTimeout(start time.Time) {
 
 func (l *loader) loadRegion() {
 	r := l.get("aws-region")
+	from := ""
+	// A deploy step without aws-region is an aws-cloudformation-github-deploy
+	// step after a credentials step: like that action (and the SDK), it takes
+	// the job's region. A credentials step never does: a region left by an
+	// earlier step must not silently become its region.
+	for _, k := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
+		if r == "" && l.deployRequested() {
+			if r = strings.TrimSpace(l.env(k)); r != "" {
+				from = " (from " + k + ")"
+				l.plan.Notes = append(l.plan.Notes, fmt.Sprintf("aws-region is not set: using %s from %s, as aws-cloudformation-github-deploy does", r, k))
+			}
+		}
+	}
 	l.plan.Region = r
 	switch {
 	case r == "":
@@ -206,6 +231,8 @@ func (l *loader) loadRegion() {
 		// An STS-compatible service (LocalStack, MinIO, an emulator) may
 		// name its regions as it likes; configure-aws-credentials accepts
 		// any ^[a-z0-9-]+$.
+	case from != "":
+		l.p.add("aws-region", "is not set, and %s%s is not an AWS region; set aws-region, e.g. `aws-region: us-east-1`", show(r), from)
 	default:
 		hint := ""
 		if zoneRe.MatchString(r) {

@@ -162,7 +162,7 @@ func TestLoad_rejects_with_input_name_and_fix(t *testing.T) {
 		{"key_id_lower", keys(map[string]string{"aws-access-key-id": "akiaiosfodnn7example"}), noEnv, []string{"input aws-access-key-id"}},
 		{"oidc_bare_name", map[string]string{"aws-region": "us-east-1", "role-to-assume": "deploy"}, oidcEnv, []string{"full ARN"}},
 		{"stack_without_template", keys(map[string]string{"stack-name": "app"}), noEnv, []string{"input template: is required"}},
-		{"template_without_stack", keys(map[string]string{"template": "t.yaml"}), noEnv, []string{"input template: is set but stack-name is empty"}},
+		{"template_without_stack", keys(map[string]string{"template": "t.yaml"}), noEnv, []string{"input template: is set but stack-name (name) is empty"}},
 		{"stack_name_bad", keys(map[string]string{"stack-name": "my_app", "template": "t.yaml"}), noEnv, []string{"input stack-name"}},
 		{"capability", keys(map[string]string{"stack-name": "app", "template": "t", "capabilities": "CAPABILITY_ADMIN"}), noEnv, []string{"input capabilities"}},
 		{"cfn_role_user", keys(map[string]string{"stack-name": "app", "template": "t", "cloudformation-role-arn": "arn:aws:iam::123456789012:user/x"}), noEnv, []string{"input cloudformation-role-arn"}},

@@ -52,7 +52,10 @@ func (l *loader) loadReview() {
 	if d != nil && explicitName && d.Execute && cfn.IsPreviewChangeSetName(d.ChangeSetName) {
 		l.p.add("change-set-name", "%s starts with %q, which is reserved for pull-request previews: they are never executed (iam/bootstrap.yaml denies the deploy role ExecuteChangeSet on them); choose another name", show(d.ChangeSetName), cfn.PreviewPrefix)
 	}
-	preview := onPR && d != nil && !d.Execute && !explicitName
+	if d != nil && d.ExecuteChangeSet != "" && cfn.IsPreviewChangeSetName(d.ExecuteChangeSet) {
+		l.p.add("execute-change-set-id", "%s is a pull-request preview (its name starts with %q): previews are never executed (iam/bootstrap.yaml denies the deploy role ExecuteChangeSet on them); merge the pull request and deploy from the merged commit", show(d.ExecuteChangeSet), cfn.PreviewPrefix)
+	}
+	preview := onPR && d != nil && !d.Execute && d.ExecuteChangeSet == "" && !explicitName
 	if !comment && !preview {
 		return
 	}

@@ -94,6 +94,8 @@ func TestLoad_review_plan(t *testing.T) {
 			summary{review, &cfn.Preview{PullRequest: 42}, "preview-pr42-0123456", headSHA, nil}},
 		{"enterprise_server", previewInputs(nil), "pull_request", prEventJSON, map[string]string{"GITHUB_API_URL": "https://ghe.example.com/api/v3"},
 			summary{&ghes, &cfn.Preview{PullRequest: 42}, "preview-pr42-0123456", headSHA, nil}},
+		{"create_only_mode_is_a_preview", previewInputs(map[string]string{"execute-changeset": "<unset>", "mode": "create-only"}), "pull_request", prEventJSON, nil,
+			summary{review, &cfn.Preview{PullRequest: 42}, "preview-pr42-0123456", headSHA, nil}},
 		{"preview_without_comment", previewInputs(map[string]string{"pr-comment": "<unset>", "github-token": "<unset>"}), "pull_request", prEventJSON, nil,
 			summary{nil, &cfn.Preview{PullRequest: 42}, "preview-pr42-0123456", headSHA, nil}},
 		{"named_change_set_is_not_a_preview", previewInputs(map[string]string{"change-set-name": "review-42"}), "pull_request", prEventJSON, nil,
@@ -163,6 +165,8 @@ func TestLoad_review_rejects_with_input_name_and_fix(t *testing.T) {
 		{"event_without_pull_request", previewInputs(nil), "pull_request", `{"number":1}`, nil, "has no pull_request"},
 		{"event_without_head", previewInputs(nil), "pull_request", `{"pull_request":{"number":3}}`, nil, "has no pull_request.head.sha"},
 		{"event_with_bad_number", previewInputs(nil), "pull_request", `{"pull_request":{"number":-3,"head":{"sha":"` + headSHA + `"}}}`, nil, "has no pull request number"},
+		{"execute_only_a_preview", withDeploy(map[string]string{"mode": "execute-only", "execute-change-set-id": "arn:aws:cloudformation:us-east-1:123456789012:changeSet/preview-pr1-abc/1"}), "push", "", nil,
+			"input execute-change-set-id: \"arn:aws:cloudformation:us-east-1:123456789012:changeSet/preview-pr1-abc/1\" is a pull-request preview"},
 		{"reserved_name_executed", withDeploy(map[string]string{"change-set-name": "preview-pr1-abc"}), "push", "", nil,
 			"input change-set-name: \"preview-pr1-abc\" starts with \"preview-\", which is reserved for pull-request previews"},
 	}

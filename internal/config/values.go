@@ -9,23 +9,24 @@ import (
 )
 
 var (
-	partitions    = `aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc`
-	roleARNRe     = regexp.MustCompile(`^arn:(` + partitions + `):iam::(\d{12}):role/((?:[\x21-\x7e]*/)?)([\w+=,.@-]+)$`)
-	anyARNRe      = regexp.MustCompile(`^arn:([^:]*):([^:]*):([^:]*):([^:]*):(.*)$`)
-	partitionRe   = regexp.MustCompile(`^(` + partitions + `)$`)
-	regionRe      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
-	anyRegionRe   = regexp.MustCompile(`^[a-z0-9-]+$`)
-	zoneRe        = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}[a-z]$`)
-	accountRe     = regexp.MustCompile(`^\d{12}$`)
-	roleNameRe    = newPattern(`^[\w+=,.@-]+$`, 1, 64)
-	sessionNameRe = newPattern(`^[\w+=,.@-]+$`, 2, 64)
-	externalIDRe  = newPattern(`^[\w+=,.@:/-]+$`, 2, 1224)
-	accessKeyRe   = newPattern(`^[A-Z0-9]+$`, 16, 128)
-	tagKeyRe      = newPattern(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`, 1, 128)
-	tagValueRe    = newPattern(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`, 0, 256)
-	policyARNRe   = newPattern(`^arn:(`+partitions+`):iam::(\d{12}|aws):policy/[\w+=,.@/-]+$`, 20, 2048)
-	snsARNRe      = newPattern(`^arn:(`+partitions+`):sns:[a-z0-9-]+:\d{12}:[\w-]+$`, 20, 2048)
-	bucketRe      = newPattern(`^[a-z0-9][a-z0-9.-]*[a-z0-9]$`, 3, 63)
+	partitions     = `aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc`
+	roleARNRe      = regexp.MustCompile(`^arn:(` + partitions + `):iam::(\d{12}):role/((?:[\x21-\x7e]*/)?)([\w+=,.@-]+)$`)
+	anyARNRe       = regexp.MustCompile(`^arn:([^:]*):([^:]*):([^:]*):([^:]*):(.*)$`)
+	partitionRe    = regexp.MustCompile(`^(` + partitions + `)$`)
+	regionRe       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+	anyRegionRe    = regexp.MustCompile(`^[a-z0-9-]+$`)
+	zoneRe         = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}[a-z]$`)
+	accountRe      = regexp.MustCompile(`^\d{12}$`)
+	roleNameRe     = newPattern(`^[\w+=,.@-]+$`, 1, 64)
+	sessionNameRe  = newPattern(`^[\w+=,.@-]+$`, 2, 64)
+	externalIDRe   = newPattern(`^[\w+=,.@:/-]+$`, 2, 1224)
+	accessKeyRe    = newPattern(`^[A-Z0-9]+$`, 16, 128)
+	tagKeyRe       = newPattern(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`, 1, 128)
+	tagValueRe     = newPattern(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`, 0, 256)
+	policyARNRe    = newPattern(`^arn:(`+partitions+`):iam::(\d{12}|aws):policy/[\w+=,.@/-]+$`, 20, 2048)
+	snsARNRe       = newPattern(`^arn:(`+partitions+`):sns:[a-z0-9-]+:\d{12}:[\w-]+$`, 20, 2048)
+	bucketRe       = newPattern(`^[a-z0-9][a-z0-9.-]*[a-z0-9]$`, 3, 63)
+	changeSetARNRe = newPattern(`^arn:(`+partitions+`):cloudformation:[a-z0-9-]+:\d{12}:changeSet/[A-Za-z][-A-Za-z0-9]*/[-A-Za-z0-9]+$`, 20, 1600)
 )
 
 // pattern is a regexp plus length bounds in characters. Bounds are not
@@ -46,17 +47,30 @@ func (p pattern) MatchString(s string) bool {
 	return n >= p.min && n <= p.max && p.re.MatchString(s)
 }
 
-func parseBool(p *problems, name, v string, def bool) bool {
-	switch v {
-	case "":
-		return def
-	case "true", "True", "TRUE":
-		return true
-	case "false", "False", "FALSE":
-		return false
+// ParseBool is the one reading of a boolean input: true or false in any
+// case, or 1 and 0 (aws-cloudformation-github-deploy's documented form).
+// ok is false for anything else, which is refused rather than guessed:
+// that action reads "True" as false and "2" as true.
+func ParseBool(v string) (value, ok bool) {
+	switch {
+	case strings.EqualFold(v, "true") || v == "1":
+		return true, true
+	case strings.EqualFold(v, "false") || v == "0":
+		return false, true
 	}
-	p.add(name, "%s is not a boolean; write true or false", show(v))
-	return def
+	return false, false
+}
+
+func parseBool(p *problems, name, v string, def bool) bool {
+	if v == "" {
+		return def
+	}
+	b, ok := ParseBool(v)
+	if !ok {
+		p.add(name, "%s is not a boolean; write true or false (or 1 or 0)", show(v))
+		return def
+	}
+	return b
 }
 
 // wholeNumber parses a decimal integer.

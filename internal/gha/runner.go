@@ -52,7 +52,7 @@ type Job struct {
 // ReadRunner reads the runner's variables with getenv.
 func ReadRunner(getenv func(string) string) Runner {
 	return Runner{
-		Workspace:    Workspace{Root: getenv("GITHUB_WORKSPACE")},
+		Workspace:    Workspace{Root: getenv("GITHUB_WORKSPACE"), HostRoot: hostWorkspace(getenv)},
 		EnvFile:      getenv("GITHUB_ENV"),
 		OutputFile:   getenv("GITHUB_OUTPUT"),
 		SummaryFile:  getenv("GITHUB_STEP_SUMMARY"),
@@ -139,6 +139,25 @@ type Workspace struct {
 	// Root is GITHUB_WORKSPACE; empty means the current directory (local
 	// runs).
 	Root string
+	// HostRoot is where the runner's host keeps the workspace, which it
+	// mounts at Root in the action's container; empty when unknown. Paths
+	// under it are read under Root: the runner translates a plain path
+	// from ${{ github.workspace }} in an input, but not one inside a URL
+	// (file://${{ github.workspace }}/params.json, the form
+	// aws-cloudformation-github-deploy documents).
+	HostRoot string
+}
+
+// hostWorkspace is ${{ github.workspace }} on the runner's host: its
+// default, RUNNER_WORKSPACE/<repository name>. RUNNER_WORKSPACE keeps its
+// host value in the container, being outside every mount.
+func hostWorkspace(getenv func(string) string) string {
+	rw, repo := getenv("RUNNER_WORKSPACE"), getenv("GITHUB_REPOSITORY")
+	_, name, ok := strings.Cut(repo, "/")
+	if rw == "" || !ok || name == "" || !filepath.IsAbs(rw) {
+		return ""
+	}
+	return filepath.Join(rw, name)
 }
 
 // ErrOutsideWorkspace marks a path that resolves outside the workspace.
@@ -162,6 +181,11 @@ func (w Workspace) Resolve(p string) (string, error) {
 		return "", err
 	}
 	p = filepath.FromSlash(p)
+	if w.HostRoot != "" && filepath.IsAbs(p) && !within(realRoot, p) {
+		if rel, err := filepath.Rel(filepath.Clean(w.HostRoot), filepath.Clean(p)); err == nil && filepath.IsLocal(rel) {
+			p = filepath.Join(realRoot, rel)
+		}
+	}
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(realRoot, p)
 	}

@@ -105,3 +105,31 @@ func TestReadRunner(t *testing.T) {
 		t.Errorf("runner = %+v", r)
 	}
 }
+
+// ${{ github.workspace }} inside a file:// URL reaches the container with
+// the host's path, which the runner translates only for plain paths.
+func TestWorkspace_resolve_host_path(t *testing.T) {
+	t.Parallel()
+	ws := t.TempDir()
+	if err := os.WriteFile(filepath.Join(ws, "params.json"), []byte("[]"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"GITHUB_WORKSPACE": ws, "RUNNER_WORKSPACE": "/home/runner/work/octo-repo", "GITHUB_REPOSITORY": "octo-org/octo-repo"}
+	w := ReadRunner(func(k string) string { return env[k] }).Workspace
+	if w.HostRoot != "/home/runner/work/octo-repo/octo-repo" {
+		t.Fatalf("HostRoot = %q", w.HostRoot)
+	}
+	for _, p := range []string{"/home/runner/work/octo-repo/octo-repo/params.json", "//home/runner/work/octo-repo/octo-repo/./params.json"} {
+		if got, err := w.Resolve(p); err != nil || filepath.Base(got) != "params.json" || !strings.HasPrefix(got, filepath.Dir(got)) {
+			t.Errorf("Resolve(%q) = %q, %v", p, got, err)
+		}
+	}
+	for _, p := range []string{"/home/runner/work/octo-repo/octo-repo/../other/x.json", "/home/runner/work/octo-repo/secret.json"} {
+		if got, err := w.Resolve(p); err == nil {
+			t.Errorf("Resolve(%q) = %q, want an error", p, got)
+		}
+	}
+	if (Workspace{Root: ws}).HostRoot != "" || hostWorkspace(func(string) string { return "" }) != "" {
+		t.Error("HostRoot set without RUNNER_WORKSPACE")
+	}
+}

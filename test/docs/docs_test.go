@@ -126,7 +126,9 @@ func TestAction_yml_declares_exactly_the_inputs_the_code_reads(t *testing.T) {
 		declared[in.Name] = true
 	}
 	read := map[string]bool{}
-	re := regexp.MustCompile(`(?:get|in|GetInput|boolean)\("([a-z0-9-]+)"`)
+	// either and flag read an input and its aws-cloudformation-github-deploy
+	// alias: either("stack-name", "name").
+	re := regexp.MustCompile(`(?:get|in|GetInput|boolean|either|flag)\("([a-z0-9-]+)"(?:, "([a-z0-9-]+)")?`)
 	for _, dir := range []string{"internal/config", "internal/app"} {
 		files, _ := filepath.Glob(filepath.Join("..", "..", dir, "*.go"))
 		for _, f := range files {
@@ -139,6 +141,9 @@ func TestAction_yml_declares_exactly_the_inputs_the_code_reads(t *testing.T) {
 			}
 			for _, m := range re.FindAllStringSubmatch(string(src), -1) {
 				read[m[1]] = true
+				if m[2] != "" {
+					read[m[2]] = true
+				}
 			}
 		}
 	}

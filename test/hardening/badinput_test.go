@@ -2,11 +2,10 @@ package hardening
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 )
 
@@ -105,11 +104,11 @@ func badInputs() []badInput {
 		{name: "allowed_account_ids_short", inputs: k(map[string]string{"allowed-account-ids": "123456789012,12345"}), input: "allowed-account-ids", fix: "separated by commas"},
 		// Booleans.
 		{name: "bool_role_chaining_yes", inputs: k(map[string]string{"role-chaining": "yes"}), input: "role-chaining", fix: "write true or false"},
-		{name: "bool_skip_session_tagging_1", inputs: k(map[string]string{"role-skip-session-tagging": "1"}), input: "role-skip-session-tagging", fix: "write true or false"},
+		{name: "bool_skip_session_tagging_2", inputs: k(map[string]string{"role-skip-session-tagging": "2"}), input: "role-skip-session-tagging", fix: "write true or false (or 1 or 0)"},
 		{name: "bool_mask_account_id_on", inputs: k(map[string]string{"mask-aws-account-id": "on"}), input: "mask-aws-account-id", fix: "write true or false"},
 		{name: "bool_output_credentials_y", inputs: k(map[string]string{"output-credentials": "y"}), input: "output-credentials", fix: "write true or false"},
 		{name: "bool_output_env_credentials_no", inputs: k(map[string]string{"output-env-credentials": "no"}), input: "output-env-credentials", fix: "write true or false"},
-		{name: "bool_unset_current_credentials_tRuE", inputs: k(map[string]string{"unset-current-credentials": "tRuE"}), input: "unset-current-credentials", fix: "write true or false"},
+		{name: "bool_unset_current_credentials_on", inputs: k(map[string]string{"unset-current-credentials": "on"}), input: "unset-current-credentials", fix: "write true or false"},
 		{name: "bool_force_skip_oidc_yes", inputs: k(map[string]string{"force-skip-oidc": "yes"}), input: "force-skip-oidc", fix: "write true or false"},
 		{name: "bool_use_existing_credentials_on", inputs: k(map[string]string{"use-existing-credentials": "on"}), input: "use-existing-credentials", fix: "write true or false"},
 		{name: "bool_special_characters_workaround_y", inputs: k(map[string]string{"special-characters-workaround": "y"}), input: "special-characters-workaround", fix: "write true or false"},
@@ -119,7 +118,21 @@ func badInputs() []badInput {
 		{name: "bool_disable_retry_yes", inputs: k(map[string]string{"disable-retry": "yes"}), input: "disable-retry", fix: "write true or false"},
 		{name: "bool_fail_on_empty_yes", inputs: d(map[string]string{"fail-on-empty-changeset": "yes"}), input: "fail-on-empty-changeset", fix: "write true or false"},
 		{name: "bool_execute_changeset_no", inputs: d(map[string]string{"execute-changeset": "no"}), input: "execute-changeset", fix: "write true or false"},
-		{name: "bool_delete_failed_changeset_0", inputs: d(map[string]string{"delete-failed-changeset": "0"}), input: "delete-failed-changeset", fix: "write true or false"},
+		{name: "bool_delete_failed_changeset_maybe", inputs: d(map[string]string{"delete-failed-changeset": "maybe"}), input: "delete-failed-changeset", fix: "write true or false"},
+		// aws-cloudformation-github-deploy's names.
+		{name: "cfd_name_underscore", inputs: d(map[string]string{"stack-name": actionrun.Delete, "name": "my_app"}), input: "name", fix: "only letters, digits and hyphens"},
+		{name: "cfd_name_differs_from_stack_name", inputs: d(map[string]string{"name": "other"}), input: "stack-name", fix: "keep one"},
+		{name: "cfd_role_arn_malformed", inputs: d(map[string]string{"cloudformation-role-arn": actionrun.Delete, "role-arn": "cfn-role"}), input: "role-arn", fix: "arn:PARTITION:iam::ACCOUNT:role/NAME"},
+		{name: "cfd_mode_unknown", inputs: d(map[string]string{"mode": "execute"}), input: "mode", fix: "use create-and-execute"},
+		{name: "cfd_execute_only_without_id", inputs: d(map[string]string{"mode": "execute-only"}), input: "execute-change-set-id", fix: "the change-set-id output of the create-only run"},
+		{name: "cfd_change_set_id_without_mode", inputs: d(map[string]string{"execute-change-set-id": "review-1"}), input: "execute-change-set-id", fix: "set mode: execute-only"},
+		{name: "cfd_no_execute_yes", inputs: d(map[string]string{"no-execute-changeset": "yes"}), input: "no-execute-changeset", fix: "write true or false"},
+		{name: "cfd_no_execute_contradicts_execute", inputs: d(map[string]string{"no-execute-changeset": "1", "execute-changeset": "true"}), input: "execute-changeset", fix: "keep one"},
+		{name: "cfd_no_delete_failed_yes", inputs: d(map[string]string{"no-delete-failed-changeset": "yes"}), input: "no-delete-failed-changeset", fix: "write true or false"},
+		{name: "cfd_no_fail_on_empty_yes", inputs: d(map[string]string{"no-fail-on-empty-changeset": "yes"}), input: "no-fail-on-empty-changeset", fix: "write true or false"},
+		{name: "cfd_nested_yes", inputs: d(map[string]string{"include-nested-stacks-change-set": "yes"}), input: "include-nested-stacks-change-set", fix: "write true or false"},
+		{name: "cfd_deployment_mode_unknown", inputs: d(map[string]string{"deployment-mode": "REVERT"}), input: "deployment-mode", fix: "the only one is REVERT_DRIFT"},
+		{name: "undeclared_input_misspelt", inputs: d(map[string]string{"no-execute-changset": "1"}), input: "no-execute-changset", fix: "did you mean no-execute-changeset?"},
 		{name: "bool_disable_rollback_yes", inputs: d(map[string]string{"disable-rollback": "yes"}), input: "disable-rollback", fix: "write true or false"},
 		{name: "bool_termination_protection_enabled", inputs: d(map[string]string{"termination-protection": "enabled"}), input: "termination-protection", fix: "write true or false"},
 		// Retry and endpoints.
@@ -149,21 +162,23 @@ func badInputs() []badInput {
 		{name: "template_s3_url", inputs: d(map[string]string{"template": "s3://bucket/app.yaml"}), input: "template", fix: "use https://BUCKET"},
 		{name: "params_unbalanced_quote", inputs: d(map[string]string{"parameter-overrides": `Env="prod`}), input: "parameter-overrides", fix: "close it with"},
 		{name: "params_text_after_quote", inputs: d(map[string]string{"parameter-overrides": `Env="prod"x`}), input: "parameter-overrides", fix: "put the whole value inside the quotes"},
-		{name: "params_newline_splits_value", inputs: d(map[string]string{"parameter-overrides": "Env=prod\nghadelimiter_0123"}), input: "parameter-overrides", fix: "write Key=Value"},
-		{name: "params_undeclared_key", inputs: d(map[string]string{"parameter-overrides": "Env=prod,Unknown=1"}), input: "parameter-overrides", fix: "fix the names or drop them"},
-		{name: "params_env_var_key", inputs: d(map[string]string{"parameter-overrides": "Env=prod,LD_PRELOAD=/tmp/x.so"}), input: "parameter-overrides", fix: "use only letters and digits"},
+		{name: "params_newline_splits_value", inputs: d(map[string]string{"parameter-overrides": "Env=prod\nghadelimiter_0123"}), input: "parameter-overrides", fix: "quote that value"},
+		{name: "params_undeclared_key", inputs: d(map[string]string{"parameter-overrides": "Unknown=1,Env=prod"}), input: "parameter-overrides", fix: "fix the names or drop them"},
+		{name: "params_undeclared_key_after_a_comma", inputs: d(map[string]string{"parameter-overrides": "Env=prod,Unknown=1"}), input: "parameter-overrides", fix: "quote that value"},
+		{name: "params_env_var_key", inputs: d(map[string]string{"parameter-overrides": "LD_PRELOAD=/tmp/x.so,Env=prod"}), input: "parameter-overrides", fix: "use only letters and digits"},
+		{name: "params_env_var_key_after_a_comma", inputs: d(map[string]string{"parameter-overrides": "Env=prod,LD_PRELOAD=/tmp/x.so"}), input: "parameter-overrides", fix: "letters and digits only"},
 		{name: "params_empty_key", inputs: d(map[string]string{"parameter-overrides": "=prod"}), input: "parameter-overrides", fix: "write Key=Value"},
-		{name: "params_twice", inputs: d(map[string]string{"parameter-overrides": "Env=prod,Env=dev"}), input: "parameter-overrides", fix: "give each parameter once"},
-		{name: "params_file_missing", inputs: d(map[string]string{"parameter-overrides": "file://params/none.json"}), input: "parameter-overrides", fix: "check out the repository first"},
+		{name: "params_twice_in_json", inputs: d(map[string]string{"parameter-overrides": `[{"ParameterKey":"Env","ParameterValue":"prod"},{"ParameterKey":"Env","ParameterValue":"dev"}]`}), input: "parameter-overrides", fix: "give each parameter once"},
+		{name: "params_file_missing", inputs: d(map[string]string{"parameter-overrides": "file://params/none.json"}), input: "parameter-overrides", fix: "check it out first"},
 		{name: "params_bad_json", inputs: d(map[string]string{"parameter-overrides": `[{"ParameterKey":"Env"`}), input: "parameter-overrides", fix: "invalid JSON"},
-		{name: "stack_tags_no_equals", inputs: d(map[string]string{"tags": "Team"}), input: "tags", fix: "Key=Value"},
+		{name: "stack_tags_no_equals", inputs: d(map[string]string{"tags": "Team"}), input: "tags", fix: "write K=V pairs"},
 		{name: "stack_tags_reserved_prefix", inputs: d(map[string]string{"tags": "aws:team=x"}), input: "tags", fix: "reserved prefix"},
 		{name: "stack_tags_51", inputs: d(map[string]string{"tags": repeatList(51, func(i int) string { return fmt.Sprintf("K%d=v", i) }, ",")}), input: "tags", fix: "at most 50"},
 		{name: "capabilities_unknown", inputs: d(map[string]string{"capabilities": "CAPABILITY_IAM,CAPABILITY_ALL"}), input: "capabilities", fix: "use CAPABILITY_IAM"},
 		{name: "notification_arn_not_sns", inputs: d(map[string]string{"notification-arns": "arn:aws:sqs:ap-northeast-1:123456789012:q"}), input: "notification-arns", fix: "arn:aws:sns:REGION:ACCOUNT:TOPIC"},
 		{name: "notification_arns_6", inputs: d(map[string]string{"notification-arns": repeatList(6, func(i int) string { return fmt.Sprintf("arn:aws:sns:ap-northeast-1:123456789012:t%d", i) }, ",")}), input: "notification-arns", fix: "at most 5"},
-		{name: "timeout_in_minutes_zero", inputs: d(map[string]string{"timeout-in-minutes": "0"}), input: "timeout-in-minutes", fix: "from 1 to 1440"},
-		{name: "timeout_in_minutes_1441", inputs: d(map[string]string{"timeout-in-minutes": "1441"}), input: "timeout-in-minutes", fix: "from 1 to 1440"},
+		{name: "timeout_in_minutes_zero", inputs: d(map[string]string{"timeout-in-minutes": "0"}), input: "timeout-in-minutes", fix: "from 1 to 7200"},
+		{name: "timeout_in_minutes_7201", inputs: d(map[string]string{"timeout-in-minutes": "7201"}), input: "timeout-in-minutes", fix: "from 1 to 7200"},
 		{name: "s3_bucket_upper_case", inputs: d(map[string]string{"s3-bucket": "Artifacts_Bucket"}), input: "s3-bucket", fix: "3-63 lower-case"},
 		{name: "change_set_name_digit", inputs: d(map[string]string{"change-set-name": "1deploy"}), input: "change-set-name", fix: "must start with a letter"},
 		{name: "cfn_role_arn_malformed", inputs: d(map[string]string{"cloudformation-role-arn": "deploy-role-for-cloudformation"}), input: "cloudformation-role-arn", fix: "arn:PARTITION:iam::ACCOUNT:role/NAME"},
@@ -245,24 +260,12 @@ var coveredElsewhere = map[string]bool{
 	"no-proxy":  true, // any host list is legal
 }
 
-// actionInputs reads the input names from action.yml.
+// actionInputs reads the input names from action.yml, as main does.
 func actionInputs(t *testing.T) []string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "action.yml"))
+	names, err := config.ParseActionInputs(readActionYML(t))
 	if err != nil {
 		t.Fatal(err)
-	}
-	var names []string
-	in := false
-	for _, l := range strings.Split(string(b), "\n") {
-		switch {
-		case l == "inputs:":
-			in = true
-		case in && len(l) > 0 && l[0] != ' ' && l[0] != '#':
-			in = false
-		case in && strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "   ") && strings.HasSuffix(l, ":") && !strings.HasPrefix(strings.TrimSpace(l), "#"):
-			names = append(names, strings.TrimSuffix(strings.TrimSpace(l), ":"))
-		}
 	}
 	return names
 }

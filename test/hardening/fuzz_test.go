@@ -30,6 +30,10 @@ func FuzzConfigLoad(f *testing.F) {
 		f.Add(v(0), v(1), v(2), v(3), v(4), v(5), v(6), v(7), v(8), v(9), v(10), v(11))
 	}
 	f.Add(region, deployRoleARN, userSecret, "3600", "ok-session", "ext-id", `{"Team":"x"}`, `{"Version":"2012-10-17"}`, stackName, templatePath, "Env=prod", "K=V")
+	declared, err := config.ParseActionInputs(readActionYML(f))
+	if err != nil {
+		f.Fatal(err)
+	}
 	dir := f.TempDir()
 	ws := filepath.Join(dir, "workspace")
 	if err := os.MkdirAll(filepath.Join(ws, "infra"), 0o755); err != nil {
@@ -83,7 +87,14 @@ func FuzzConfigLoad(f *testing.F) {
 				}
 			}()
 			runErr = app.Run(context.Background(), app.Deps{
-				Getenv: getenv, Stdout: &stdout, Now: time.Now,
+				Getenv: getenv, Stdout: &stdout, Now: time.Now, Inputs: declared,
+				Environ: func() []string {
+					var kv []string
+					for k, v := range env {
+						kv = append(kv, k+"="+v)
+					}
+					return kv
+				},
 				ReadFile: func(p string) ([]byte, error) {
 					// Only the workspace exists; nothing on the host is read.
 					return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
@@ -104,4 +115,13 @@ func FuzzConfigLoad(f *testing.F) {
 			t.Errorf("a credential phase started:\n%s", stdout.String())
 		}
 	})
+}
+
+func readActionYML(tb testing.TB) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "action.yml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }
