@@ -158,6 +158,7 @@ func TestReview_preview_comment_is_created_then_updated(t *testing.T) {
 	if body := cs[1].Body; !strings.Contains(body, "preview-pr7-bbbbbbb") || strings.Contains(body, "preview-pr7-aaaaaaa") || !strings.Contains(body, "| Modify | Topic | AWS::SNS::Topic |") {
 		t.Errorf("updated comment:\n%s", body)
 	}
+	t.Logf("rendered comment after the second push:\n%s", cs[1].Body)
 	if cs[0].Body != marker+"\n### ✅ app · no changes" {
 		t.Errorf("mallory's comment was changed: %q", cs[0].Body)
 	}
@@ -338,7 +339,8 @@ Resources:
 	r := j.Run(previewInput(prToken, map[string]string{"parameter-overrides": "Env=prod,ApiKey=" + secret})).MustSucceed(t)
 	summary, _ := os.ReadFile(j.SummaryFile)
 	cs := e.comments()
-	if len(cs) != 1 || !strings.Contains(cs[0].Body, "| Modify | Topic |") {
+	// The property that uses it is shown, its values masked.
+	if len(cs) != 1 || !strings.Contains(cs[0].Body, "| Modify | Topic |") || !strings.Contains(cs[0].Body, "| Topic | /Properties/DisplayName | \\*\\*\\*\\* | \\*\\*\\*\\* |") {
 		t.Fatalf("comments = %+v", cs)
 	}
 	for where, text := range map[string]string{"comment": cs[0].Body, "step summary": string(summary), "outputs": strings.Join(mapValues(r.Outputs), "\n")} {
