@@ -56,8 +56,11 @@ if [ ${#workflows[@]} -eq 0 ]; then
 	echo "lint.sh: no workflows found" >&2
 	exit 1
 fi
+# actionlint reads a Docker action's post-entrypoint as a file of the repository; for a Docker action it is
+# a path inside the image (the Dockerfile links /aws-assume-deploy-post to the binary; test/image checks it).
+ignore_post='file "/aws-assume-deploy-post" does not exist in .* "post-entrypoint" key'
 for w in "${workflows[@]}"; do
-	check actionlint "$w" "$actionlint" -no-color
+	check actionlint "$w" "$actionlint" -no-color -ignore "$ignore_post"
 done
 
 echo "lint: ${passed} passed, ${failed} failed"

@@ -29,6 +29,7 @@ import (
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/config"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/fault"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/gha"
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/github"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/profile"
 	"github.com/aws-assume-deploy/aws-assume-deploy/internal/version"
 )
@@ -120,21 +121,24 @@ func Run(ctx context.Context, d Deps) (err error) {
 	outputs := credentialOutputs(plan, creds)
 	if plan.Deploy != nil {
 		res, derr := deploy(ctx, d, log, base, creds, *plan.Deploy)
+		var cerr error
 		if res != nil {
 			outputs = append(outputs, deployOutputs(res)...)
-			if runner.SummaryFile != "" {
-				if serr := (gha.FileWriter{}).AppendSummary(runner.SummaryFile, res.SummaryMarkdown()); serr != nil {
-					log.Warningf("writing the step summary: %v", serr)
-				}
-			}
+			cerr = reportDeploy(ctx, d, log, plan, runner, res, derr, creds.Account, proxy)
 		}
 		if derr != nil {
+			if cerr != nil {
+				log.Warningf("%v", cerr) // the deploy's error comes first
+			}
 			if plan.ActionTimeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				// Name the limit that stopped the deploy: the cfn error
 				// only says it was cancelled.
 				return fault.New("", derr, fmt.Sprintf("action-timeout-s (%d s) ran out during the deploy; raise it, or set it to 0 and bound the deploy with timeout-in-minutes", int(plan.ActionTimeout/time.Second)))
 			}
 			return derr
+		}
+		if cerr != nil {
+			return cerr
 		}
 	}
 
@@ -148,11 +152,19 @@ func finishExisting(ctx context.Context, d Deps, log *gha.Log, base aws.Config, 
 	var outputs []gha.KV
 	if plan.Deploy != nil {
 		res, err := deploy(ctx, d, log, base, c, *plan.Deploy)
+		var cerr error
 		if res != nil {
 			outputs = deployOutputs(res)
+			cerr = reportDeploy(ctx, d, log, plan, runner, res, err, c.Account, proxyFunc(plan))
 		}
 		if err != nil {
+			if cerr != nil {
+				log.Warningf("%v", cerr)
+			}
 			return err
+		}
+		if cerr != nil {
+			return cerr
 		}
 	}
 	if err := (gha.FileWriter{}).WriteOutput(runner.OutputFile, outputs); err != nil {
@@ -211,7 +223,7 @@ func maskGiven(log *gha.Log, input, env func(string) string) {
 	// The environment's keys too: the default chain or use-existing may
 	// pick them up, and earlier steps may have exported them unmasked.
 	for _, s := range []string{input("aws-secret-access-key"), input("aws-session-token"), input("aws-access-key-id"), env("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
-		env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN")} {
+		env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN"), input("github-token")} {
 		log.Mask(s)
 	}
 	// A proxy's password, wherever the proxy comes from.
@@ -408,6 +420,73 @@ func keysOf(kv []gha.KV) string {
 		ks[i] = p.Key
 	}
 	return strings.Join(ks, ", ")
+}
+
+// reportDeploy shows the deploy's result to people: the step summary and,
+// with pr-comment, the pull request's comment, one rendering for both. The
+// returned error is the comment's; the summary only warns.
+func reportDeploy(ctx context.Context, d Deps, log *gha.Log, plan *config.Plan, runner gha.Runner, res *cfn.Result, derr error, account string, proxy func(*http.Request) (*url.URL, error)) error {
+	report := cfn.ReportOptions{Commit: plan.Commit, Err: derr}
+	if plan.Auth.MaskAccountID {
+		report.Redact = []string{account}
+	}
+	if runner.SummaryFile != "" {
+		o := report
+		o.MaxLen, o.Limit = gha.MaxSummary, "the step summary's 1 MiB limit"
+		if err := (gha.FileWriter{}).AppendSummary(runner.SummaryFile, res.Markdown(o)); err != nil {
+			log.Warningf("writing the step summary: %v", err)
+		}
+	}
+	if plan.Review == nil {
+		return nil
+	}
+	return comment(ctx, d, log, plan, res, report, proxy)
+}
+
+// commentKey names the sticky comment of a stack and region: one per pull
+// request, stack and region.
+func commentKey(stack, region string) string {
+	return "preview stack=" + stack + " region=" + region
+}
+
+// comment keeps the pull request's sticky comment up to date with the
+// report. A token that may not write (pull requests from forks get a
+// read-only one) only warns: the preview is in the step summary either way.
+func comment(ctx context.Context, d Deps, log *gha.Log, plan *config.Plan, res *cfn.Result, report cfn.ReportOptions, proxy func(*http.Request) (*url.URL, error)) error {
+	rv := plan.Review
+	key := commentKey(res.StackName, plan.Region)
+	report.MaxLen, report.Limit = github.BodyLimit(key), "GitHub's 65,536-character comment limit"
+	client := github.New(func(o *github.Options) {
+		o.BaseURL, o.Token, o.UserAgent = rv.APIURL, rv.Token, "aws-assume-deploy/"+version.Version
+		o.HTTP = githubClient(proxy)
+		o.Sleep = d.Sleep
+		o.Now = d.Now
+	})
+	end := log.Group(fmt.Sprintf("Comment on pull request #%d", rv.PullRequest.Number))
+	defer end()
+	out, err := client.UpsertComment(ctx, rv.PullRequest, key, res.Markdown(report))
+	if out.Foreign > 0 {
+		log.Infof("Left alone %d comment(s) that carry this stack's marker but were written by someone else.", out.Foreign)
+	}
+	switch {
+	case err == nil && out.Created:
+		log.Infof("Posted the pull-request comment: %s", out.Comment.HTMLURL)
+	case err == nil:
+		log.Infof("Updated the pull-request comment: %s", out.Comment.HTMLURL)
+	case github.Forbidden(err):
+		log.Warningf("Could not comment on pull request #%d (%v): the token may not write to pull requests. Give the job `permissions: pull-requests: write`; pull requests from forks only get a read-only token, so their preview is in the step summary only.", rv.PullRequest.Number, err)
+		return nil
+	default:
+		return fault.New(fmt.Sprintf("commenting on pull request #%d", rv.PullRequest.Number), err, "GitHub did not take the comment; re-run the job (the preview is computed again). The preview is also in the step summary")
+	}
+	return nil
+}
+
+// githubClient calls the GitHub API; one request answers well within 30 s.
+func githubClient(proxy func(*http.Request) (*url.URL, error)) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = proxy
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 
 // proxyFunc applies the plan's proxy with Go's NO_PROXY rules

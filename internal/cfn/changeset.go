@@ -85,6 +85,7 @@ func (r *run) inspectChangeSet(ctx context.Context, cs *cloudformation.DescribeC
 	reason := aws.ToString(cs.StatusReason)
 	r.csCreated = aws.ToTime(cs.CreationTime)
 	r.res.ChangeSetStatus, r.res.ChangeSetExecutionStatus = string(cs.Status), string(cs.ExecutionStatus)
+	r.res.ChangeSetStatusReason = reason
 	r.res.ChangeSetCreated = r.csCreated
 	if cs.Status != types.ChangeSetStatusCreateComplete {
 		for _, s := range emptyReasons {
@@ -171,7 +172,7 @@ func shorten(s string, n int) string {
 // emptyChangeSet deletes a change set without changes; the deploy succeeds
 // unless FailOnEmpty.
 func (r *run) emptyChangeSet(ctx context.Context) error {
-	r.res.HasChanges = false
+	r.res.HasChanges, r.res.Empty = false, true
 	if r.stack != nil {
 		r.res.StackStatus = string(r.stack.StackStatus)
 		r.res.Outputs = outputs(r.stack.Outputs)
@@ -208,28 +209,94 @@ func (r *run) deleteChangeSet(ctx context.Context, what string) {
 	if r.csID == "" {
 		return // CloudFormation refused to create it; nothing to delete
 	}
-	if err := r.deleteChangeSetCall(ctx, r.deadline); err != nil {
-		r.log().Warningf("Could not delete the %s change set %s: %s", what, r.o.ChangeSetName, fault.Message(err))
-		return
+	r.removeChangeSet(ctx, r.csID, r.o.ChangeSetName, what, true)
+}
+
+// removeChangeSet deletes the change set id (named name, described as
+// what) and, with wait, polls until it is gone. It reports whether the
+// deletion was accepted; failures only warn.
+func (r *run) removeChangeSet(ctx context.Context, id, name, what string, wait bool) bool {
+	if err := r.deleteChangeSetCall(ctx, id, r.deadline); err != nil {
+		r.log().Warningf("Could not delete the %s change set %s: %s", what, name, fault.Message(err))
+		return false
+	}
+	if !wait {
+		r.log().Infof("Deleted the %s change set %s.", what, name)
+		return true
 	}
 	p := r.d.newPoller(r.deadline)
 	for {
-		out, err := r.d.cfn.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()})
+		out, err := r.d.cfn.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: aws.String(id), StackName: r.stackRef()})
 		switch {
 		case isChangeSetMissing(err) || err == nil && out.Status == types.ChangeSetStatusDeleteComplete:
-			r.log().Infof("Deleted the %s change set %s.", what, r.o.ChangeSetName)
-			return
+			r.log().Infof("Deleted the %s change set %s.", what, name)
+			return true
 		case err != nil && !transient(ctx, err):
-			r.log().Warningf("Could not confirm the deletion of the %s change set %s: %s", what, r.o.ChangeSetName, fault.Message(err))
-			return
+			r.log().Warningf("Could not confirm the deletion of the %s change set %s: %s", what, name, fault.Message(err))
+			return true
 		case err != nil:
 			p.throttled()
 		}
 		if err := p.sleep(ctx); err != nil {
-			r.log().Warningf("Did not see the %s change set %s disappear before stopping: %v", what, r.o.ChangeSetName, err)
-			return
+			r.log().Warningf("Did not see the %s change set %s disappear before stopping: %v", what, name, err)
+			return true
 		}
 	}
+}
+
+// maxChangeSetPages bounds the listing of a stack's change sets.
+const maxChangeSetPages = 20
+
+// deletePreviews deletes the pull request's earlier preview change sets of
+// the stack, never executing them. Failures only warn: the new preview
+// does not depend on them, except on a change set of the very same name
+// (a re-run at the same commit), which is waited for so that the name is
+// free again.
+func (r *run) deletePreviews(ctx context.Context) {
+	if r.stackID == "" {
+		return // no stack, no change sets
+	}
+	prefix := previewPRPrefix(r.o.Preview.PullRequest)
+	var old []types.ChangeSetSummary
+	var token *string
+	for range maxChangeSetPages {
+		var out *cloudformation.ListChangeSetsOutput
+		err := r.retry(ctx, "listing the change sets of stack "+r.o.StackName, func() error {
+			var err error
+			out, err = r.d.cfn.ListChangeSets(ctx, &cloudformation.ListChangeSetsInput{StackName: aws.String(r.stackID), NextToken: token})
+			return err
+		})
+		if err != nil {
+			r.log().Warningf("Could not look for earlier previews of pull request #%d to delete (the role needs cloudformation:ListChangeSets): %s", r.o.Preview.PullRequest, fault.Message(err))
+			return
+		}
+		for _, s := range out.Summaries {
+			if strings.HasPrefix(aws.ToString(s.ChangeSetName), prefix) && deletable(s) {
+				old = append(old, s)
+			}
+		}
+		if token = out.NextToken; token == nil {
+			break
+		}
+	}
+	for _, s := range old {
+		name := aws.ToString(s.ChangeSetName)
+		r.removeChangeSet(ctx, aws.ToString(s.ChangeSetId), name, "earlier preview", name == r.o.ChangeSetName)
+	}
+}
+
+// deletable reports a change set that was never executed and is not
+// already on its way out.
+func deletable(s types.ChangeSetSummary) bool {
+	switch s.ExecutionStatus {
+	case types.ExecutionStatusExecuteInProgress, types.ExecutionStatusExecuteComplete, types.ExecutionStatusExecuteFailed:
+		return false
+	}
+	switch s.Status {
+	case types.ChangeSetStatusDeletePending, types.ChangeSetStatusDeleteInProgress, types.ChangeSetStatusDeleteComplete, types.ChangeSetStatusDeleteFailed:
+		return false
+	}
+	return true
 }
 
 // execute runs the change set, streams events until the stack settles and
@@ -378,7 +445,7 @@ func (r *run) cleanUp(ctx, hard context.Context, err error) error {
 	if r.csID != "" && !r.csSettled {
 		r.csSettled = true
 		// Its own budget: the deploy deadline may be what stopped the run.
-		if derr := r.deleteChangeSetCall(bg, r.d.now().Add(cleanupTimeout)); derr != nil {
+		if derr := r.deleteChangeSetCall(bg, r.csID, r.d.now().Add(cleanupTimeout)); derr != nil {
 			notes = append(notes, fmt.Sprintf("could not delete the unexecuted change set %s: %s", r.o.ChangeSetName, fault.Message(derr)))
 		} else {
 			notes = append(notes, fmt.Sprintf("deleted the unexecuted change set %s", r.o.ChangeSetName))

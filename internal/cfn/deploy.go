@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,6 +32,7 @@ type API interface {
 	DescribeChangeSet(ctx context.Context, in *cloudformation.DescribeChangeSetInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeChangeSetOutput, error)
 	ExecuteChangeSet(ctx context.Context, in *cloudformation.ExecuteChangeSetInput, optFns ...func(*cloudformation.Options)) (*cloudformation.ExecuteChangeSetOutput, error)
 	DeleteChangeSet(ctx context.Context, in *cloudformation.DeleteChangeSetInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DeleteChangeSetOutput, error)
+	ListChangeSets(ctx context.Context, in *cloudformation.ListChangeSetsInput, optFns ...func(*cloudformation.Options)) (*cloudformation.ListChangeSetsOutput, error)
 	DeleteStack(ctx context.Context, in *cloudformation.DeleteStackInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error)
 	DescribeStackEvents(ctx context.Context, in *cloudformation.DescribeStackEventsInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStackEventsOutput, error)
 	UpdateTerminationProtection(ctx context.Context, in *cloudformation.UpdateTerminationProtectionInput, optFns ...func(*cloudformation.Options)) (*cloudformation.UpdateTerminationProtectionOutput, error)
@@ -169,8 +171,20 @@ type Options struct {
 	// DeploymentMode is CreateChangeSet's DeploymentMode (REVERT_DRIFT);
 	// CloudFormation accepts it on updates only, so a create leaves it out.
 	DeploymentMode string
-	// Region builds the S3 URL of an uploaded template.
+	// Region builds the S3 URL of an uploaded template and the console
+	// links of the report.
 	Region string
+	// Preview, when set, makes the change set a pull request's preview:
+	// it is never executed, and the pull request's earlier previews of the
+	// stack are deleted first, so that they do not pile up (CloudFormation
+	// limits the change sets of a stack). ChangeSetName must be
+	// PreviewChangeSetName's.
+	Preview *Preview
+}
+
+// Preview identifies the pull request a preview change set belongs to.
+type Preview struct {
+	PullRequest int
 }
 
 // Output is one stack output. Value is untrusted text.
@@ -182,7 +196,9 @@ type Output struct {
 // deploy got, also with an error, so the caller can write outputs and the
 // step summary either way.
 type Result struct {
-	StackName         string
+	StackName string
+	// Region is the stack's region (Options.Region).
+	Region            string
 	StackID           string
 	StackStatus       string
 	StackStatusReason string
@@ -191,11 +207,18 @@ type Result struct {
 	// ChangeSetType is CREATE or UPDATE.
 	ChangeSetType string
 	// ChangeSetStatus and ChangeSetExecutionStatus are the change set's
-	// statuses when its changes were read; ChangeSetCreated its creation
-	// time on AWS's clock.
+	// statuses when its changes were read (e.g. CREATE_COMPLETE, FAILED),
+	// ChangeSetStatusReason CloudFormation's reason (untrusted text), and
+	// ChangeSetCreated its creation time on AWS's clock.
 	ChangeSetStatus, ChangeSetExecutionStatus string
+	ChangeSetStatusReason                     string
 	ChangeSetCreated                          time.Time
-	HasChanges                                bool
+	// Preview is true for a pull request's preview change set.
+	Preview bool
+	// Empty is true when the change set had no changes: the stack is up
+	// to date.
+	Empty      bool
+	HasChanges bool
 	// ChangesCount counts the stack's own changes; Changes lists them,
 	// then those of nested stacks (Change.Stack).
 	ChangesCount int
@@ -240,6 +263,10 @@ func (o Options) validate() error {
 		return errors.New("cfn: Options need a loaded Template")
 	case o.Template.NeedsUpload() && o.S3Bucket == "":
 		return errors.New("cfn: a template over MaxTemplateBodySize needs S3Bucket")
+	case o.Preview != nil && o.Execute:
+		return errors.New("cfn: a preview change set is never executed")
+	case o.Preview != nil && !strings.HasPrefix(o.ChangeSetName, previewPRPrefix(o.Preview.PullRequest)):
+		return errors.New("cfn: a preview needs PreviewChangeSetName's name")
 	}
 	return nil
 }
@@ -253,7 +280,7 @@ func (o Options) validate() error {
 // unexecuted change set and returns an error wrapping ctx.Err().
 func (d *Deployer) Deploy(ctx context.Context, o Options) (*Result, error) {
 	start := d.now()
-	res := &Result{StackName: o.StackName, ChangeSetName: o.ChangeSetName}
+	res := &Result{StackName: o.StackName, Region: o.Region, ChangeSetName: o.ChangeSetName, Preview: o.Preview != nil}
 	if err := o.validate(); err != nil {
 		return res, err
 	}

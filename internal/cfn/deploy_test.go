@@ -113,7 +113,7 @@ func TestDeploy_create(t *testing.T) {
 	got := *res
 	got.Elapsed, got.ChangeSetDuration, got.ExecutionDuration = 0, 0, 0
 	wantRes := Result{
-		StackName: "app", StackID: got.StackID, StackStatus: "CREATE_COMPLETE", ChangeSetID: got.ChangeSetID, ChangeSetName: "deploy-1",
+		StackName: "app", Region: "eu-west-1", StackID: got.StackID, StackStatus: "CREATE_COMPLETE", ChangeSetID: got.ChangeSetID, ChangeSetName: "deploy-1",
 		ChangeSetType: "CREATE", ChangeSetStatus: "CREATE_COMPLETE", ChangeSetExecutionStatus: "AVAILABLE", ChangeSetCreated: t0,
 		HasChanges: true, ChangesCount: 1, Created: true, Executed: true,
 		Changes: []Change{{Action: "Add", LogicalID: "Bucket", ResourceType: "AWS::S3::Bucket"}},
@@ -292,7 +292,7 @@ func TestDeploy_nested_stack_failure(t *testing.T) {
 
 func TestDeploy_recreates_unusable_stack(t *testing.T) {
 	t.Parallel()
-	for _, status := range []types.StackStatus{types.StackStatusReviewInProgress, types.StackStatusRollbackComplete, types.StackStatusCreateFailed} {
+	for _, status := range []types.StackStatus{types.StackStatusRollbackComplete, types.StackStatusCreateFailed} {
 		t.Run(strings.ToLower(string(status)), func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
@@ -315,6 +315,28 @@ func TestDeploy_recreates_unusable_stack(t *testing.T) {
 				t.Errorf("no log line about the deletion:\n%s", e.log.text())
 			}
 		})
+	}
+}
+
+// A REVIEW_IN_PROGRESS stack (a preview of a new stack left it) holds no
+// resources: it gets a CREATE change set of its own, without DeleteStack,
+// which the deploy role may lack and which would drop other previews.
+func TestDeploy_review_in_progress_stack_is_created_in_place(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	old := e.cfn.addStack("app", types.StackStatusReviewInProgress)
+	res, err := e.d.Deploy(context.Background(), testOptions(t))
+	if err != nil {
+		t.Fatalf("Deploy: %v\n%s", err, e.log.text())
+	}
+	if diff := cmp.Diff([]string{"CreateChangeSet", "ExecuteChangeSet"}, mutations(e.cfn)); diff != "" {
+		t.Errorf("mutating calls (-want +got):\n%s", diff)
+	}
+	if in := inputs[*cloudformation.CreateChangeSetInput](e.cfn, "CreateChangeSet")[0]; in.ChangeSetType != types.ChangeSetTypeCreate {
+		t.Errorf("ChangeSetType = %s, want CREATE", in.ChangeSetType)
+	}
+	if res.StackID != old.id || res.StackStatus != "CREATE_COMPLETE" || !res.Created || res.Recreated != "" {
+		t.Errorf("Result = %+v", res)
 	}
 }
 

@@ -286,6 +286,11 @@ func (f *fakeCFN) CreateChangeSet(_ context.Context, in *cloudformation.CreateCh
 	case in.ChangeSetType != types.ChangeSetTypeCreate && st == nil:
 		return nil, apiErr("ValidationError", "Stack ["+name+"] does not exist")
 	}
+	for _, other := range f.sets {
+		if _, err := f.changeSet(other.id); err == nil && other.stackID == st.id && other.name == aws.ToString(in.ChangeSetName) {
+			return nil, apiErr("AlreadyExistsException", "ChangeSet ["+other.name+"] already exists")
+		}
+	}
 	f.seq++
 	cs := &fakeChangeSet{
 		id:   fmt.Sprintf("arn:aws:cloudformation:eu-west-1:123456789012:changeSet/%s/%04d", aws.ToString(in.ChangeSetName), f.seq),
@@ -458,6 +463,51 @@ func (f *fakeCFN) DeleteChangeSet(_ context.Context, in *cloudformation.DeleteCh
 		cs.deletedAt = f.clock.Now().Add(700 * time.Millisecond)
 	}
 	return &cloudformation.DeleteChangeSetOutput{}, nil
+}
+
+// ListChangeSets lists the stack's change sets not yet gone, oldest first,
+// pageSize a page.
+func (f *fakeCFN) ListChangeSets(_ context.Context, in *cloudformation.ListChangeSetsInput, _ ...func(*cloudformation.Options)) (*cloudformation.ListChangeSetsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin("ListChangeSets", in); err != nil {
+		return nil, err
+	}
+	st := f.lookup(aws.ToString(in.StackName))
+	if st == nil {
+		return nil, apiErr("ValidationError", "Stack ["+aws.ToString(in.StackName)+"] does not exist")
+	}
+	var all []types.ChangeSetSummary
+	for _, cs := range f.sets {
+		if cs.stackID != st.id {
+			continue
+		}
+		if _, err := f.changeSet(cs.id); err != nil {
+			continue
+		}
+		sum := types.ChangeSetSummary{ChangeSetId: aws.String(cs.id), ChangeSetName: aws.String(cs.name), StackId: aws.String(st.id),
+			CreationTime: aws.Time(cs.created), Status: types.ChangeSetStatusCreateComplete, ExecutionStatus: types.ExecutionStatusAvailable}
+		switch {
+		case cs.executed:
+			sum.ExecutionStatus = types.ExecutionStatusExecuteComplete
+		case !cs.deletedAt.IsZero():
+			sum.Status = types.ChangeSetStatusDeletePending
+		}
+		all = append(all, sum)
+	}
+	slices.SortFunc(all, func(a, b types.ChangeSetSummary) int {
+		if c := aws.ToTime(a.CreationTime).Compare(aws.ToTime(b.CreationTime)); c != 0 {
+			return c
+		}
+		return strings.Compare(aws.ToString(a.ChangeSetId), aws.ToString(b.ChangeSetId))
+	})
+	start, _ := strconv.Atoi(aws.ToString(in.NextToken))
+	end := min(start+f.pageSize, len(all))
+	out := &cloudformation.ListChangeSetsOutput{Summaries: all[start:end]}
+	if end < len(all) {
+		out.NextToken = aws.String(strconv.Itoa(end))
+	}
+	return out, nil
 }
 
 func (f *fakeCFN) DeleteStack(_ context.Context, in *cloudformation.DeleteStackInput, _ ...func(*cloudformation.Options)) (*cloudformation.DeleteStackOutput, error) {

@@ -182,7 +182,7 @@ func TestDeploy_property_values_mask_no_echo(t *testing.T) {
 		t.Fatal(err)
 	}
 	md, js := res.ChangesMarkdown(), res.ChangesSummaryJSON()
-	for name, text := range map[string]string{"markdown": md, "json": js, "summary": res.SummaryMarkdown()} {
+	for name, text := range map[string]string{"markdown": md, "json": js, "summary": res.Markdown(ReportOptions{})} {
 		if strings.Contains(text, secret) {
 			t.Errorf("%s shows the NoEcho value:\n%s", name, text)
 		}

@@ -186,11 +186,11 @@ func executionStarted(s types.ExecutionStatus) bool {
 	return false
 }
 
-// deleteChangeSetCall sends DeleteChangeSet with retries until limit; a
-// change set that is gone counts as deleted.
-func (r *run) deleteChangeSetCall(ctx context.Context, limit time.Time) error {
+// deleteChangeSetCall sends DeleteChangeSet for the change set id with
+// retries until limit; a change set that is gone counts as deleted.
+func (r *run) deleteChangeSetCall(ctx context.Context, id string, limit time.Time) error {
 	return r.mutate(ctx, "DeleteChangeSet", limit, func(int) error {
-		_, err := r.d.cfn.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(r.csID), StackName: r.stackRef()}, noSDKRetry)
+		_, err := r.d.cfn.DeleteChangeSet(ctx, &cloudformation.DeleteChangeSetInput{ChangeSetName: aws.String(id), StackName: r.stackRef()}, noSDKRetry)
 		if isChangeSetMissing(err) {
 			return nil
 		}

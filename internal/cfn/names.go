@@ -112,3 +112,37 @@ func sanitizeName(s string) string {
 	}
 	return b.String()
 }
+
+// PreviewPrefix starts the name of every pull-request preview change set.
+// iam/bootstrap.yaml keys on it: the preview role may create and delete
+// only change sets so named, and the deploy role may never execute one.
+const PreviewPrefix = "preview-"
+
+// shortSHA is how many hex digits of a commit a preview name keeps.
+const shortSHA = 7
+
+// PreviewChangeSetName names the preview change set of pull request pr at
+// commit sha: preview-pr<N>-<first 7 hex digits>, so the console shows
+// which pull request and push it came from.
+func PreviewChangeSetName(pr int, sha string) string {
+	s := sanitizeName(sha)
+	if len(s) > shortSHA {
+		s = s[:shortSHA]
+	}
+	if s == "" {
+		s = "head"
+	}
+	return previewPRPrefix(pr) + strings.ToLower(s)
+}
+
+// previewPRPrefix starts the names of one pull request's previews.
+func previewPRPrefix(pr int) string { return fmt.Sprintf("%spr%d-", PreviewPrefix, pr) }
+
+// IsPreviewChangeSetName reports a change set name, or change set ARN,
+// reserved for previews, which are never executed.
+func IsPreviewChangeSetName(nameOrARN string) bool {
+	if _, after, ok := strings.Cut(nameOrARN, ":changeSet/"); ok && strings.HasPrefix(nameOrARN, "arn:") {
+		nameOrARN = after
+	}
+	return strings.HasPrefix(nameOrARN, PreviewPrefix)
+}

@@ -330,42 +330,6 @@ func TestDefaultChangeSetName(t *testing.T) {
 	}
 }
 
-func TestMarkdownCell(t *testing.T) {
-	t.Parallel()
-	got := markdownCell("a|b\n<img src=x>[l](u) *x*")
-	want := `a\|b\\n\<img src=x\>\[l\](u) \*x\*`
-	if got != want {
-		t.Errorf("markdownCell = %q, want %q", got, want)
-	}
-}
-
-func TestSummaryMarkdown(t *testing.T) {
-	t.Parallel()
-	r := &Result{
-		StackName: "app", StackStatus: "UPDATE_ROLLBACK_COMPLETE", ChangeSetID: "arn:cs", ChangeSetName: "deploy-1", ChangeSetType: "UPDATE",
-		HasChanges: true, ChangesCount: 1, Executed: true,
-		Changes:           []Change{{Action: "Modify", LogicalID: "Fn|x", ResourceType: "AWS::Lambda::Function", Replacement: "True"}},
-		Failures:          []Failure{{Time: t0, LogicalID: "Fn", ResourceType: "AWS::Lambda::Function", Status: "UPDATE_FAILED", Reason: "bad\n| injected |"}},
-		Outputs:           []Output{{Key: "Url", Value: "secret-ish", Description: "site"}},
-		ChangeSetDuration: 3200 * time.Millisecond, ExecutionDuration: 20 * time.Second, Elapsed: 23250 * time.Millisecond,
-	}
-	want := "### CloudFormation stack app\n\n| | |\n|---|---|\n" +
-		"| Status | UPDATE\\_ROLLBACK\\_COMPLETE |\n" +
-		"| Change set | deploy-1 (UPDATE) |\n" +
-		"| Changes | 1, executed |\n" +
-		"| Timings | change set 3.2s, execution 20s, total 23.3s |\n" +
-		"\n#### Root cause\n\n| Time | Logical ID | Type | Status | Reason |\n|---|---|---|---|---|\n" +
-		"| 12:00:00 | Fn | AWS::Lambda::Function | UPDATE\\_FAILED | bad\\\\n\\| injected \\| |\n" +
-		"\n#### Changes to stack app (change set deploy-1)\n\n" +
-		"1 change(s): 1 to modify. **⚠️ 1 resource(s) will be replaced** (a new physical resource; the old one is deleted)\n\n" +
-		"| Action | Logical ID | Type | Replacement |\n|---|---|---|---|\n" +
-		"| Modify | Fn\\|x | AWS::Lambda::Function | **True** ⚠️ will be replaced |\n" +
-		"\n#### Outputs\n\n| Key | Description |\n|---|---|\n| Url | site |\n"
-	if diff := cmp.Diff(want, r.SummaryMarkdown()); diff != "" {
-		t.Errorf("SummaryMarkdown (-want +got):\n%s", diff)
-	}
-}
-
 func TestTemplateObjectURL(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ bucket, region, key, want string }{

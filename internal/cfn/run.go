@@ -125,6 +125,10 @@ func (r *run) deploy(ctx context.Context) error {
 		if r.stack != nil {
 			r.res.Outputs = outputs(r.stack.Outputs)
 		}
+		if o.Preview != nil {
+			r.log().Infof("Preview change set %s is ready for review. It is never executed: merging the pull request deploys through the deploy role.", o.ChangeSetName)
+			return nil
+		}
 		r.log().Infof("Change set %s is ready for review and was not executed (execute-changeset: false).", o.ChangeSetName)
 		r.log().Infof("Execute it with: aws cloudformation execute-change-set --change-set-name %s", r.csID)
 		return nil
@@ -137,6 +141,9 @@ func (r *run) deploy(ctx context.Context) error {
 func (r *run) prepareChangeSet(ctx context.Context) error {
 	if err := r.settleStack(ctx); err != nil {
 		return err
+	}
+	if r.o.Preview != nil {
+		r.deletePreviews(ctx)
 	}
 	if r.o.Template.URL != "" && !r.o.Template.ParametersKnown {
 		if err := r.summarizeTemplate(ctx); err != nil {
@@ -195,7 +202,16 @@ func (r *run) settleStack(ctx context.Context) error {
 		r.res.StackStatus = string(st.StackStatus)
 		status := st.StackStatus
 		switch {
-		case status == types.StackStatusReviewInProgress || status == types.StackStatusRollbackComplete || status == types.StackStatusCreateFailed:
+		case status == types.StackStatusReviewInProgress:
+			// A stack that a change set created and nobody executed (a
+			// preview of a new stack, most often): it holds no resources,
+			// and CloudFormation takes another CREATE change set for it.
+			// Deleting it would need DeleteStack and throw away the
+			// other pull requests' previews.
+			r.log().Infof("Stack %s is %s (created for a change set that was never executed): creating it.", r.o.StackName, string(status))
+			r.stack = nil
+			return nil
+		case status == types.StackStatusRollbackComplete || status == types.StackStatusCreateFailed:
 			if err := r.deleteStack(ctx, st); err != nil {
 				return err
 			}
@@ -279,9 +295,6 @@ func stuckError(name string, st *types.Stack) error {
 func (r *run) deleteStack(ctx context.Context, st *types.Stack) error {
 	name, id, status := r.o.StackName, aws.ToString(st.StackId), string(st.StackStatus)
 	why := "a create that failed, with nothing to keep"
-	if st.StackStatus == types.StackStatusReviewInProgress {
-		why = "created for a change set that was never executed"
-	}
 	r.log().Infof("Stack %s is %s (%s): deleting it before a fresh create.", name, status, why)
 	r.res.Recreated = status
 	in := &cloudformation.DeleteStackInput{StackName: aws.String(id)}

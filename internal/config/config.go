@@ -29,6 +29,13 @@ type Plan struct {
 	Auth awsauth.Request
 	// Deploy is nil when the step only configures credentials.
 	Deploy *cfn.Options
+	// Review is set with pr-comment: the pull request whose sticky comment
+	// reports the change set.
+	Review *Review
+	// Commit is the commit the change set is computed for, as the reports
+	// name it: the pull request's head on a pull request (the one its
+	// author pushed), GITHUB_SHA otherwise.
+	Commit string
 	// Export says what later steps get.
 	Export Export
 	// ActionTimeout is action-timeout-s; zero means no limit beyond the
@@ -180,6 +187,7 @@ func (l *loader) load(ctx context.Context) {
 		defer cancel()
 		l.loadDeploy(dctx)
 	}
+	l.loadReview()
 }
 
 // loadTimeout turns action-timeout-s into the run's one deadline.

@@ -40,6 +40,10 @@ func (f FileWriter) WriteOutput(path string, pairs []KV) error {
 	return f.write("GITHUB_OUTPUT", path, pairs, outputKey)
 }
 
+// MaxSummary is GitHub's limit for one step's summary: a larger one is not
+// shown at all.
+const MaxSummary = 1 << 20
+
 // WriteState appends pairs to the GITHUB_STATE file at path in one write; the
 // runner hands them to the action's post step as STATE_<name>.
 func (f FileWriter) WriteState(path string, pairs []KV) error {

@@ -26,6 +26,12 @@ type Runner struct {
 	// IDTokenURL and IDTokenToken request a GitHub OIDC token; both are
 	// empty without `permissions: id-token: write`. The token is a secret.
 	IDTokenURL, IDTokenToken string
+	// APIURL is the GitHub REST API (GITHUB_API_URL): api.github.com, or
+	// https://HOST/api/v3 on GitHub Enterprise Server.
+	APIURL string
+	// EventPath is the webhook payload that triggered the run
+	// (GITHUB_EVENT_PATH); the pull-request number is read from it.
+	EventPath string
 	// StateFile is GITHUB_STATE, read by the action's post step.
 	StateFile string
 	// Home is HOME and Temp is RUNNER_TEMP. A Docker action's HOME is
@@ -56,6 +62,8 @@ func ReadRunner(getenv func(string) string) Runner {
 		Debug:        getenv("RUNNER_DEBUG") == "1" || strings.EqualFold(getenv("ACTIONS_STEP_DEBUG"), "true"),
 		IDTokenURL:   getenv("ACTIONS_ID_TOKEN_REQUEST_URL"),
 		IDTokenToken: getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+		APIURL:       getenv("GITHUB_API_URL"),
+		EventPath:    getenv("GITHUB_EVENT_PATH"),
 		Job: Job{
 			RunID: getenv("GITHUB_RUN_ID"), RunAttempt: getenv("GITHUB_RUN_ATTEMPT"), Job: getenv("GITHUB_JOB"),
 			Repository: getenv("GITHUB_REPOSITORY"), Workflow: getenv("GITHUB_WORKFLOW"), Action: getenv("GITHUB_ACTION"),

@@ -97,9 +97,11 @@ func TestCheckFile_fifo_fails_at_once(t *testing.T) {
 
 func TestReadRunner(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"GITHUB_WORKSPACE": "/ws", "GITHUB_ENV": "/e", "RUNNER_DEBUG": "1", "GITHUB_REF": "refs/heads/main", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t"}
+	env := map[string]string{"GITHUB_WORKSPACE": "/ws", "GITHUB_ENV": "/e", "RUNNER_DEBUG": "1", "GITHUB_REF": "refs/heads/main", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t",
+		"GITHUB_API_URL": "https://ghe.example/api/v3", "GITHUB_EVENT_PATH": "/github/workflow/event.json", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_REPOSITORY": "o/r"}
 	r := ReadRunner(func(k string) string { return env[k] })
-	if r.Workspace.Root != "/ws" || r.EnvFile != "/e" || !r.Debug || r.Job.Ref != "refs/heads/main" || r.IDTokenToken != "t" {
+	if r.Workspace.Root != "/ws" || r.EnvFile != "/e" || !r.Debug || r.Job.Ref != "refs/heads/main" || r.IDTokenToken != "t" ||
+		r.APIURL != "https://ghe.example/api/v3" || r.EventPath != "/github/workflow/event.json" || r.Job.EventName != "pull_request" || r.Job.Repository != "o/r" {
 		t.Errorf("runner = %+v", r)
 	}
 }

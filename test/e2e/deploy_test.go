@@ -177,7 +177,7 @@ func TestDeploy_failure_reports_root_cause_first(t *testing.T) {
 	}
 }
 
-func TestDeploy_review_in_progress_stack_is_recreated(t *testing.T) {
+func TestDeploy_review_in_progress_stack_is_created_in_place(t *testing.T) {
 	t.Parallel()
 	srv, cfn, _ := deployFake(t, fast())
 	if _, err := cfn.PutStack(fakecfn.StackSeed{Name: "app", Status: "REVIEW_IN_PROGRESS"}); err != nil {

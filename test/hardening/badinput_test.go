@@ -182,6 +182,15 @@ func badInputs() []badInput {
 		{name: "s3_bucket_upper_case", inputs: d(map[string]string{"s3-bucket": "Artifacts_Bucket"}), input: "s3-bucket", fix: "3-63 lower-case"},
 		{name: "change_set_name_digit", inputs: d(map[string]string{"change-set-name": "1deploy"}), input: "change-set-name", fix: "must start with a letter"},
 		{name: "cfn_role_arn_malformed", inputs: d(map[string]string{"cloudformation-role-arn": "deploy-role-for-cloudformation"}), input: "cloudformation-role-arn", fix: "arn:PARTITION:iam::ACCOUNT:role/NAME"},
+		{name: "change_set_name_reserved_for_previews", inputs: d(map[string]string{"change-set-name": "preview-pr1-abc"}), input: "change-set-name", fix: "choose another name"},
+		{name: "pr_comment_on_a_push", inputs: d(map[string]string{"execute-changeset": "false", "pr-comment": "true", "github-token": "ghs_hardeningToken0123456789"}), input: "pr-comment", fix: "if: github.event_name == 'pull_request'"},
+		{name: "pr_comment_not_boolean", inputs: d(map[string]string{"pr-comment": "yes"}), input: "pr-comment", fix: "write true or false"},
+		{name: "github_token_empty", inputs: d(map[string]string{"execute-changeset": "false", "pr-comment": "true", "github-token": ""}),
+			env: map[string]string{"GITHUB_EVENT_NAME": "pull_request"}, input: "github-token", fix: "permissions: pull-requests: write"},
+		{name: "github_token_with_line_break", inputs: d(map[string]string{"execute-changeset": "false", "pr-comment": "true", "github-token": "ghs_hardening\nghadelimiter_0123"}),
+			env: map[string]string{"GITHUB_EVENT_NAME": "pull_request"}, input: "github-token", fix: "store the secret again"},
+		{name: "github_api_url_in_clear", inputs: d(map[string]string{"execute-changeset": "false", "pr-comment": "true", "github-token": "ghs_hardeningToken0123456789"}),
+			env: map[string]string{"GITHUB_EVENT_NAME": "pull_request", "GITHUB_API_URL": "http://ghe.example.com/api/v3"}, input: "pr-comment", fix: "use https://"},
 		{name: "cfn_role_arn_other_partition", inputs: d(map[string]string{"cloudformation-role-arn": "arn:aws-us-gov:iam::123456789012:role/cfn"}), input: "cloudformation-role-arn", fix: "use a role of the region's partition"},
 	}
 }

@@ -70,6 +70,10 @@ func secretPaths() []secretPath {
 			return map[string]string{"aws-region": region, "role-to-assume": deployRoleARN, "web-identity-token-file": "missing.jwt"}, nil
 		}},
 		{name: "bad_input_after_secrets_given", prepare: static(keysInputs(map[string]string{"role-duration-seconds": "1h"})), ok: false},
+		{name: "github_token_on_a_push", ok: false, prepare: func(*testing.T, *world, *actionrun.Job) (map[string]string, []string) {
+			const tok = "ghs_CanaryGitHubToken0123456789abcdefAB"
+			return deployInputs(map[string]string{"execute-changeset": "false", "pr-comment": "true", "github-token": tok}), []string{tok}
+		}},
 	}
 }
 

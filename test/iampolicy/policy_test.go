@@ -194,7 +194,7 @@ func TestCheck(t *testing.T) {
 			mutate: func(t *testing.T, tpl map[string]any) {
 				delete(obj(t, tpl, "Parameters", "GitHubRepo"), "AllowedPattern")
 			},
-			want: []key{{"DeployRole", RuleParameterWildcard}},
+			want: []key{{"DeployRole", RuleParameterWildcard}, {"PreviewRole", RuleParameterWildcard}},
 		},
 		{
 			name: "trust_any_principal",
@@ -222,7 +222,7 @@ func TestCheck(t *testing.T) {
 			mutate: func(t *testing.T, tpl map[string]any) {
 				obj(t, tpl, "Parameters", "StackNamePrefix")["AllowedPattern"] = "^[A-Za-z0-9-]*$"
 			},
-			want: []key{{"DeployRole", RuleStackWildcard}},
+			want: []key{{"DeployRole", RuleStackWildcard}, {"PreviewRole", RuleStackWildcard}},
 		},
 		{
 			name: "delete_stack_on_every_stack",
