@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +22,10 @@ import (
 
 // motoTemplate is the stack item 6 deploys on moto.
 const motoTemplate = "test/image/testdata/stack.yaml"
+
+// peerPollPeriod is aws-cloudformation-github-deploy's fixed DescribeStacks
+// interval while a stack operation runs.
+const peerPollPeriod = 10 * time.Second
 
 // jsAction is a peer JavaScript action's bundle; Bundle is empty when missing.
 type jsAction struct {
@@ -154,6 +160,7 @@ func (b *bench) peerCredentials(ctx context.Context, counter *awsCounter, source
 	env := j.env(counter.URL())
 	var cs []contender
 	var oidcCount func() int
+	var tokenWait time.Duration
 	switch source {
 	case "stored keys":
 		cs = append(cs, contender{"this action", actionCommand(b.bin, j, env, keysInputs(deployRole), 60*time.Second)})
@@ -167,6 +174,8 @@ func (b *bench) peerCredentials(ctx context.Context, counter *awsCounter, source
 		issuer := newFakeSTS()
 		defer issuer.Close()
 		oidcCount = func() int { return issuer.Count("oidc", "") }
+		tokenWait = tokenLatency(ctx, issuer.OIDCRequestURL(), issuer.OIDCRequestToken())
+		b.note("item 6: the fake GitHub OIDC issuer answers a token request in %s (median of 5; it signs each RS256 token in the benchmark's process)", ms(tokenWait))
 		env = merge(env, map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": issuer.OIDCRequestURL(),
 			"ACTIONS_ID_TOKEN_REQUEST_TOKEN": issuer.OIDCRequestToken()})
 		in := map[string]string{"aws-region": region, "role-to-assume": roleARN(deployRole)}
@@ -264,8 +273,14 @@ func (b *bench) peerCredentials(ctx context.Context, counter *awsCounter, source
 			continue
 		}
 		rt := median(ratios[i])
+		why := whyPeerSpeed
+		if oidcCount != nil {
+			why += fmt.Sprintf(" With OIDC both also wait for the same token request to the fake issuer (%s each here), a shared cost that "+
+				"narrows the ratio; what is left of the action's time is its two STS calls on moto (~7 ms each) and start-up. Dropping the "+
+				"confirming GetCallerIdentity would gain one call, at the cost of the identity check the action keeps (SECURITY.md, guarantee 7).", ms(tokenWait))
+		}
 		b.add(row{Item: "6", Measure: measure, Action: action, Peer: cs[i].name + ": " + describe(i), Ratio: ratio(rt),
-			Target: target, Met: yesNo(rt >= want), Why: whyPeerSpeed})
+			Target: target, Met: yesNo(rt >= want), Why: why})
 		if isCAC {
 			act, peer := maxRSS(t[0].runs), maxRSS(t[i].runs)
 			b.add(row{Item: "6", Measure: fmt.Sprintf("credentials step, %s on moto: peak RSS (largest run)", source),
@@ -274,6 +289,27 @@ func (b *bench) peerCredentials(ctx context.Context, counter *awsCounter, source
 		}
 	}
 	return nil
+}
+
+// tokenLatency is the median time of 5 ID-token requests to the issuer.
+func tokenLatency(ctx context.Context, url, bearer string) time.Duration {
+	var ds []time.Duration
+	for range 5 {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"&audience=sts.amazonaws.com", nil)
+		if err != nil {
+			return 0
+		}
+		req.Header.Set("Authorization", "Bearer "+bearer)
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		io.Copy(io.Discard, resp.Body) //nolint:errcheck // only the time matters
+		resp.Body.Close()
+		ds = append(ds, time.Since(start))
+	}
+	return median(ds)
 }
 
 // peerDeploys: create, update and no-op of a stack on moto, this action (its
@@ -425,15 +461,23 @@ func (b *bench) peerLatency(ctx context.Context, dep jsAction) ([]row, error) {
 	type lane struct {
 		caseIdx int
 		who     deployer
+		dc      deployCase
 		res     deployResult
 		err     error
 	}
+	// The peer polls DescribeStacks every 10 s from ExecuteChangeSet
+	// (waitUntilStackOperationComplete, minDelay 10, in its dist/index.js), so
+	// on a timeline of whole tens of seconds it would always land at the same
+	// phase. Run k of both tools lengthens the stack operation by k/runs of
+	// that period, which spreads the peer's lag over its range.
 	var lanes []*lane
-	for ci := range cases {
+	for ci, c := range cases {
 		for k := 0; k < runs; k++ {
-			lanes = append(lanes, &lane{caseIdx: ci, who: deployByAction})
+			dc := c
+			dc.stackOp += scale(peerPollPeriod * time.Duration(k) / time.Duration(runs))
+			lanes = append(lanes, &lane{caseIdx: ci, who: deployByAction, dc: dc})
 			if peerOK {
-				lanes = append(lanes, &lane{caseIdx: ci, who: deployByPeer})
+				lanes = append(lanes, &lane{caseIdx: ci, who: deployByPeer, dc: dc})
 			}
 		}
 	}
@@ -442,7 +486,7 @@ func (b *bench) peerLatency(ctx context.Context, dep jsAction) ([]row, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l.res, l.err = b.deployOnce(ctx, fmt.Sprintf("peer-latency-%d", n), l.who, cases[l.caseIdx])
+			l.res, l.err = b.deployOnce(ctx, fmt.Sprintf("peer-latency-%d", n), l.who, l.dc)
 		}()
 	}
 	wg.Wait()
@@ -466,7 +510,11 @@ func (b *bench) peerLatency(ctx context.Context, dep jsAction) ([]row, error) {
 			}
 		}
 		lat := median(acts)
-		r := row{Item: "6", Measure: fmt.Sprintf("deploy on the fake CloudFormation (%s): detection latency, stack terminal → exit; median of %d", c, len(acts)),
+		spread := ""
+		if runs > 1 {
+			spread = fmt.Sprintf(" + 0–%s over the runs", shortDur(scale(peerPollPeriod*time.Duration(runs-1)/time.Duration(runs))))
+		}
+		r := row{Item: "6", Measure: fmt.Sprintf("deploy on the fake CloudFormation (%s%s): detection latency, stack terminal → exit; median of %d", c, spread, len(acts)),
 			Action: ms(lat), Target: "< 2 s (median)", Met: yesNo(lat < 2*time.Second), Why: whyLatency}
 		switch {
 		case !peerOK:
