@@ -22,6 +22,7 @@ const (
 type deployResult struct {
 	proc
 	latency     time.Duration // exit minus the stack's terminal state
+	seen        time.Duration // first DescribeStacks at or after the terminal state, minus that state; -1 if none
 	calls       int           // CloudFormation calls of the whole deploy
 	waitCalls   int           // calls from ExecuteChangeSet to exit
 	waitSpan    time.Duration
@@ -266,12 +267,16 @@ func (b *bench) deployOnce(ctx context.Context, name string, who deployer, dc de
 		return res, fmt.Errorf("%s exited 0 but stack %s is %s", who, stackName, st.Status)
 	}
 	res.latency = p.End.Sub(terminal)
+	res.seen = -1
 	calls := cfn.Calls()
 	res.calls = len(calls)
 	res.byAction = map[string]int{}
 	var exec time.Time
 	for _, call := range calls {
 		res.byAction[call.Action]++
+		if call.Action == "DescribeStacks" && res.seen < 0 && !call.Time.Before(terminal) {
+			res.seen = call.Time.Sub(terminal)
+		}
 		if call.Action == "ExecuteChangeSet" && exec.IsZero() {
 			exec = call.Time
 		}
