@@ -151,7 +151,7 @@ const peerEventsNote = "aws-cloudformation-github-deploy streams events with Des
 
 // Explanations for missed item 6 targets.
 const (
-	whyPeerSpeed = "The action's time on moto is its start-up (~10 ms, item 5) and two STS calls; the peer's is node starting and loading " +
+	whyPeerSpeed = "The action's time on moto is its start-up (~10 ms, item 5) and one STS call; the peer's is node starting and loading " +
 		"a 3 MB bundle with the AWS SDK for JavaScript, then its own STS calls (the row counts them). The two run back to back in each " +
 		"round and the ratio is taken per round, but other work on the machine slows the short runs of the action the most."
 )
