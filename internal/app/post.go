@@ -30,6 +30,13 @@ type writtenProfile struct {
 // post steps of other actions may still need the credentials.
 func Post(_ context.Context, d Deps) error {
 	log := gha.NewLog(d.Stdout)
+	// configure-aws-credentials' opt-out, checked here rather than in a
+	// post-if: the runner honours post-if for Docker actions, but the
+	// documented metadata and actionlint know it only for JavaScript ones.
+	if d.Getenv("AWS_SKIP_CLEANUP_STEP") == "true" {
+		log.Infof("AWS_SKIP_CLEANUP_STEP is true: keeping the profiles this step wrote")
+		return nil
+	}
 	raw := d.Getenv("STATE_" + profilesState)
 	if raw == "" {
 		return nil

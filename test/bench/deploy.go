@@ -22,6 +22,7 @@ const (
 type deployResult struct {
 	proc
 	latency   time.Duration // exit minus the stack's terminal state
+	seen      time.Duration // first DescribeStacks at or after the terminal state, minus that state; -1 if none
 	calls     int           // CloudFormation calls of the whole deploy
 	waitCalls int           // calls from ExecuteChangeSet to exit
 	waitSpan  time.Duration
@@ -124,7 +125,11 @@ func (b *bench) deploy(ctx context.Context) ([]row, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l.result, l.err = b.deployOnce(ctx, fmt.Sprintf("deploy-%d", n), l.cli, l.dc)
+			who := deployByAction
+			if l.cli {
+				who = deployByCLI
+			}
+			l.result, l.err = b.deployOnce(ctx, fmt.Sprintf("deploy-%d", n), who, l.dc)
 		}()
 	}
 	wg.Wait()
@@ -211,8 +216,21 @@ const (
 		"(a few calls a minute, 0–30 s late); seeing the end within 2 s needs a call every 2 s, so the action cannot match the CLI's rate and keep its latency."
 )
 
+// deployer is the tool that deploys in [bench.deployOnce].
+type deployer int
+
+const (
+	deployByAction deployer = iota // this action: its credentials step and the deploy
+	deployByCLI                    // `aws cloudformation deploy` v1 with the user's keys
+	deployByPeer                   // aws-cloudformation-github-deploy with the user's keys (peers.go)
+)
+
+func (d deployer) String() string {
+	return [...]string{"the action", "aws cloudformation deploy", "aws-cloudformation-github-deploy"}[d]
+}
+
 // deployOnce runs one deploy against fresh fakes scripted with dc.
-func (b *bench) deployOnce(ctx context.Context, name string, useCLI bool, dc deployCase) (deployResult, error) {
+func (b *bench) deployOnce(ctx context.Context, name string, who deployer, dc deployCase) (deployResult, error) {
 	var res deployResult
 	srv := newFakeSTS()
 	defer srv.Close()
@@ -235,13 +253,16 @@ func (b *bench) deployOnce(ctx context.Context, name string, useCLI bool, dc dep
 	}
 	timeout := 2*(dc.changeSet+dc.stackOp) + 90*time.Second
 	var c command
-	if useCLI {
+	switch who {
+	case deployByPeer:
+		c = b.peerDeployCommand(j, srv.URL(), "app.yaml", stackName, "Env=dev,ImageTag=bench", timeout)
+	case deployByCLI:
 		env := merge(j.env(srv.URL()), map[string]string{"AWS_ACCESS_KEY_ID": userKeyID, "AWS_SECRET_ACCESS_KEY": userSecret, "AWS_DEFAULT_REGION": region})
 		c = command{Path: b.tools.cliV1.Path, Dir: j.Workspace, Env: environ(env), Timeout: timeout,
 			Args: []string{"cloudformation", "deploy", "--endpoint-url", srv.URL(), "--region", region,
 				"--template-file", tmpl, "--stack-name", stackName, "--role-arn", roleARN(cfnRole),
 				"--parameter-overrides", "Env=dev", "ImageTag=bench"}}
-	} else {
+	default:
 		in := merge(keysInputs(deployRole), map[string]string{"stack-name": stackName, "template": "app.yaml",
 			"cloudformation-role-arn": roleARN(cfnRole), "parameter-overrides": "Env=dev,ImageTag=bench"})
 		c = actionCommand(b.bin, j, j.env(srv.URL()), in, timeout)
@@ -251,10 +272,6 @@ func (b *bench) deployOnce(ctx context.Context, name string, useCLI bool, dc dep
 		return res, err
 	}
 	res.proc = p
-	who := "the action"
-	if useCLI {
-		who = "aws cloudformation deploy"
-	}
 	if !p.OK() {
 		return res, fmt.Errorf("%s failed to deploy (%s; exit %d, timed out %v):\n%s", who, dc, p.Code, p.TimedOut, tail(p.Out, 20))
 	}
@@ -268,12 +285,16 @@ func (b *bench) deployOnce(ctx context.Context, name string, useCLI bool, dc dep
 		return res, fmt.Errorf("%s exited 0 but stack %s is %s", who, stackName, st.Status)
 	}
 	res.latency = p.End.Sub(terminal)
+	res.seen = -1
 	calls := cfn.Calls()
 	res.calls = len(calls)
 	res.byAction = map[string]int{}
 	var exec time.Time
 	for _, call := range calls {
 		res.byAction[call.Action]++
+		if call.Action == "DescribeStacks" && res.seen < 0 && !call.Time.Before(terminal) {
+			res.seen = call.Time.Sub(terminal)
+		}
 		if call.Action == "ExecuteChangeSet" && exec.IsZero() {
 			exec = call.Time
 		}

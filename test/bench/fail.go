@@ -180,7 +180,7 @@ func (b *bench) unreachable(ctx context.Context) ([]row, error) {
 			Action: ms(worst) + " (" + attemptsOf(acts[0].Out) + ")",
 			Target: target + ", +0.5 s process overhead", Met: yesNo(worst <= budget+500*time.Millisecond)}
 		if len(order) == 0 {
-			r.Peer = "configure-aws-credentials (issue's figure): ~120 s"
+			r.Peer = "configure-aws-credentials: measured in item 6"
 			if b.quick {
 				r.Peer += "; seed script: not run in quick mode"
 			}

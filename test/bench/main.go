@@ -1,7 +1,8 @@
 // Command bench measures the action side by side with the tools users would
 // otherwise pick (the seed's `aws sts assume-role | jq` script with AWS CLI v1
-// and v2, `aws cloudformation deploy`, node as the runtime of JavaScript
-// actions) on the same work in one run, against the embedded fakes and moto.
+// and v2, `aws cloudformation deploy`, and the JavaScript actions
+// configure-aws-credentials and aws-cloudformation-github-deploy run with node
+// from shared/peers) on the same work in one run, against the embedded fakes and moto.
 // It prints a table of medians and pair-wise ratios with the issue's targets
 // and, in full mode, writes it to test/bench/RESULTS.md.
 //
@@ -21,6 +22,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -48,7 +50,7 @@ func main() {
 	rounds := flag.Int("rounds", 0, "interleaved rounds per tool for the credentials step (default 11, quick 3)")
 	jobs := flag.Int("jobs", 0, "concurrent jobs for the matrix test (default 100, quick 25)")
 	scale := flag.Float64("deploy-scale", 0, "scale of the scripted deploy durations (change set 3 s, stack 20 s and 120 s); default 1, quick 0.1")
-	only := flag.String("only", "", "comma-separated items to run (1-5); default all")
+	only := flag.String("only", "", "comma-separated items to run (1-6); default all")
 	bin := flag.String("bin", "", "benchmark this prebuilt action binary instead of building one (e.g. a patched build)")
 	out := flag.String("out", "", "write the table here (default test/bench/RESULTS.md in full mode, nothing in quick mode)")
 	flag.Parse()
@@ -102,8 +104,13 @@ type bench struct {
 
 func (b *bench) want(item string) bool { return b.only == nil || b.only[item] }
 
+// notesMu guards bench.notes: the slow phase's items note from their own goroutines.
+var notesMu sync.Mutex
+
 func (b *bench) note(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
+	notesMu.Lock()
+	defer notesMu.Unlock()
 	b.notes = append(b.notes, msg)
 	fmt.Println("  note:", msg)
 }
@@ -150,6 +157,11 @@ func realMain(ctx context.Context, s settings) error {
 			return fmt.Errorf("item 4 (matrix): %w", err)
 		}
 	}
+	if b.want("6") {
+		if err := b.peers(ctx); err != nil {
+			return fmt.Errorf("item 6 (JavaScript actions on moto): %w", err)
+		}
+	}
 	if err := b.slowPhase(ctx); err != nil {
 		return err
 	}
@@ -182,8 +194,8 @@ func (b *bench) build(ctx context.Context) (string, error) {
 	return bin, nil
 }
 
-// slowPhase runs item 3 and item 2 concurrently: both wait on timers and
-// servers, so they barely compete for the CPU.
+// slowPhase runs items 3, 2 and the waiting part of 6 concurrently: they wait
+// on timers and servers, so they barely compete for the CPU.
 func (b *bench) slowPhase(ctx context.Context) error {
 	type result struct {
 		item string
@@ -204,6 +216,7 @@ func (b *bench) slowPhase(ctx context.Context) error {
 	}
 	spawn("2", b.timeToFail)
 	spawn("3", b.deploy)
+	spawn("6", b.peersSlow)
 	var errs []error
 	got := map[string][]row{}
 	for _, ch := range chans {
@@ -216,5 +229,6 @@ func (b *bench) slowPhase(ctx context.Context) error {
 	// Keep the table in item order.
 	b.rows = append(b.rows, got["2"]...)
 	b.rows = append(b.rows, got["3"]...)
+	b.rows = append(b.rows, got["6"]...)
 	return errors.Join(errs...)
 }

@@ -24,7 +24,7 @@ import (
 type proc struct {
 	Start, End time.Time
 	Wall       time.Duration
-	RSSKiB     int64 // peak RSS of the child and its reaped descendants (wait4)
+	RSSKiB     int64 // peak RSS of the child and its reaped descendants (GNU time; rss.go)
 	Code       int   // exit code; -1 when killed
 	TimedOut   bool
 	Out        string // stdout and stderr, interleaved
@@ -50,6 +50,11 @@ func run(ctx context.Context, c command) (proc, error) {
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
+	name := filepath.Base(c.Path)
+	c, rssFile, err := withRSS(c)
+	if err != nil {
+		return proc{}, err
+	}
 	cmd := exec.CommandContext(ctx, c.Path, c.Args...)
 	cmd.Dir, cmd.Env = c.Dir, c.Env
 	var out bytes.Buffer
@@ -59,9 +64,12 @@ func run(ctx context.Context, c command) (proc, error) {
 	cmd.WaitDelay = 2 * time.Second
 	p := proc{Start: time.Now()}
 	if err := cmd.Start(); err != nil {
-		return p, fmt.Errorf("starting %s: %w", filepath.Base(c.Path), err)
+		if rssFile != "" {
+			os.Remove(rssFile)
+		}
+		return p, fmt.Errorf("starting %s: %w", name, err)
 	}
-	err := cmd.Wait()
+	err = cmd.Wait()
 	p.End = time.Now()
 	p.Wall = p.End.Sub(p.Start)
 	p.Out = out.String()
@@ -71,10 +79,15 @@ func run(ctx context.Context, c command) (proc, error) {
 		}
 		p.Code = cmd.ProcessState.ExitCode()
 	}
+	if rssFile != "" {
+		if kib, ok := readRSS(rssFile); ok {
+			p.RSSKiB = kib
+		}
+	}
 	p.TimedOut = ctx.Err() != nil
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) && !p.TimedOut {
-		return p, fmt.Errorf("running %s: %w", filepath.Base(c.Path), err)
+		return p, fmt.Errorf("running %s: %w", name, err)
 	}
 	return p, nil
 }

@@ -73,6 +73,11 @@ func (b *bench) report() error {
 			vs = append(vs, t.Name+": missing")
 		}
 	}
+	for _, a := range []jsAction{jsCAC, jsDeploy} {
+		if a.ok() {
+			vs = append(vs, fmt.Sprintf("%s `%s` (%s, run with node)", a.Name, a.Version, a.Bundle))
+		}
+	}
 	s.WriteString("- **Peers:** " + strings.Join(vs, "; ") + "\n")
 	s.WriteString("- **Reproduce:** `go run ./test/bench` (full, a few minutes) or `go run ./test/bench -quick` (CI); see [test/bench](.) for the method.\n\n")
 	s.WriteString(b.table())
@@ -122,12 +127,13 @@ func (b *bench) whyNotMet() string {
 // method explains the measurements once, under the table.
 var method = []string{
 	"Every process is started the way GitHub's runner starts a Docker action (inputs as `INPUT_<NAME>` with hyphens kept, `GITHUB_ENV`/`GITHUB_OUTPUT` as existing files, `AWS_CONFIG_FILE=/dev/null`, AWS behind `AWS_ENDPOINT_URL`). The action is the binary built as the Dockerfile builds it (`CGO_ENABLED=0 -trimpath -ldflags \"-s -w\"`), run directly (no container).",
-	"Wall time is process start to exit (for the credentials step: until the credentials are in `GITHUB_ENV`), measured in Go; peak RSS is `wait4`'s `ru_maxrss` of the child, which covers the largest of its descendants too (the AWS CLI under the seed script).",
+	"Wall time is process start to exit (for the credentials step: until the credentials are in `GITHUB_ENV`), measured in Go; peak RSS is GNU time's `%M` for the child, which covers the largest of its descendants too (the AWS CLI under the seed script). Not `wait4` in the benchmark itself: Go starts children with vfork and exec, and Linux then counts the parent's own high-water RSS in the child's `ru_maxrss`, which put a floor of the benchmark's size (13–23 MiB) under the action's figure until 2026-11-29.",
 	"Tools are run interleaved: each round runs every tool once, in an order rotated per round, and ratios are taken pair by pair within a round; the table shows medians. One warm-up run per tool is not counted.",
-	"The seed script is [seed-assume.sh](seed-assume.sh) (`aws sts assume-role` + `jq` writing `GITHUB_ENV`), run with each CLI. The AWS CLI v1 is run from its real path, not pyenv's shim. configure-aws-credentials cannot be installed here (it is not a registry package); the issue's figures for it (0.22 s and 69 MiB against moto, 0.10 s of it node's start; ~120 s to give up on an unreachable STS) are quoted, not measured.",
-	"The action makes two STS calls (AssumeRole, then GetCallerIdentity to confirm the role); the seed script makes one.",
+	"The seed script is [seed-assume.sh](seed-assume.sh) (`aws sts assume-role` + `jq` writing `GITHUB_ENV`), run with each CLI. The AWS CLI v1 is run from its real path, not pyenv's shim.",
+	"The action makes one STS call (AssumeRole; the account and role are confirmed from its answer), as the seed script does.",
+	"Item 6 runs the JavaScript actions users switch from, unmodified, from shared/peers: configure-aws-credentials and aws-cloudformation-github-deploy, each `node dist/index.js` with the job's environment and every input (with action.yml's defaults) as `INPUT_<NAME>`, as the runner runs a JavaScript action (they declare node24; node 20 runs them). All tools of item 6 share one moto behind a counting proxy on 127.0.0.1, which gives the STS and CloudFormation calls per run; the OIDC token comes from the fake's GitHub issuer (moto accepts any web identity token). In the deploy rows this action's time includes its credentials step (one STS call), the peer's is its deploy step alone, with keys in the environment. Detection latency uses the fake CloudFormation's scripted stacks as in item 3.",
 	"Time to fail: AccessDenied is an OIDC token whose `sub` the role's trust policy does not match (AssumeRoleWithWebIdentity); for the seed script, a role that does not trust the IAM user. Unreachable STS is a closed port on 127.0.0.1 (connection refused) and a server that accepts and never answers.",
 	"Deploy: the fake CloudFormation runs change sets and stack operations on a scripted real-time timeline; detection latency is the process exit minus the moment the fake's stack reached its terminal state (`TerminalAt`). Each run has its own fake, so its calls are its own. Calls/min counts CloudFormation calls from ExecuteChangeSet to exit. The CLI is `aws cloudformation deploy` v1, whose waiters poll the change set every 5 s and the stack every 30 s.",
-	"Matrix: N processes start at once against one fake STS; each makes AssumeRole and GetCallerIdentity, each retried by the action with the SDK's full-jitter exponential backoff. Retry delays are the gaps between a job's failed call and its next call.",
+	"Matrix: N processes start at once against one fake STS; each makes AssumeRole, retried by the action with the SDK's full-jitter exponential backoff. Retry delays are the gaps between a job's failed call and its next call.",
 	"Image size is an estimate: the stripped binary + `/etc/ssl/certs/ca-certificates.crt` + ~2 MB for the distroless/static base (which already carries certificates, so this overstates it a little). No image is built here.",
 }

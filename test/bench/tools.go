@@ -78,6 +78,9 @@ func findTools(ctx context.Context, b *bench) tools {
 	if !t.moto.ok() {
 		t.moto.Missing = "moto is missing from python3 (it is preinstalled in the image's Python; PyPI is not reachable here)"
 	}
+	if gnuTime() == "" {
+		b.note("GNU time is missing (Debian: apt-get install -y time), so peak RSS is wait4's, which also counts the benchmark's own peak (rss.go)")
+	}
 	for _, x := range []tool{t.cliV1, t.cliV2, t.jq, t.node, t.moto} {
 		if x.Missing != "" {
 			b.note("%s: its measurements are skipped", x.Missing)

@@ -21,6 +21,7 @@ import (
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakecore"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakeimds"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws/fakeproxy"
+	"github.com/aws-assume-deploy/aws-assume-deploy/test/runnerfile"
 )
 
 // CAC index.test.ts "rejects custom tags that conflict with protected session
@@ -316,23 +317,14 @@ func runPost(t *testing.T, j *actionrun.Job, state map[string]string) string {
 	return string(out)
 }
 
-// parseState reads the runner's key<<delimiter file format.
+// parseState reads GITHUB_STATE as the runner does.
 func parseState(t *testing.T, raw string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	lines := strings.Split(raw, "\n")
-	for i := 0; i < len(lines); i++ {
-		k, delim, ok := strings.Cut(lines[i], "<<")
-		if !ok {
-			continue
-		}
-		var v []string
-		for i++; i < len(lines) && lines[i] != delim; i++ {
-			v = append(v, lines[i])
-		}
-		out[k] = strings.Join(v, "\n")
+	m, err := runnerfile.Map(raw)
+	if err != nil {
+		t.Fatalf("GITHUB_STATE: %v", err)
 	}
-	return out
+	return m
 }
 
 // aws-profile in a Docker action: the profile lands in the container's home,

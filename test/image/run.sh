@@ -6,9 +6,11 @@
 # file commands, or carries CA certificates, so this script:
 #   1. installs rootful podman from Debian and configures it privately, with
 #      host networking only (podman can never create a bridge here);
-#   2. imports stand-in base images under the exact names of the Dockerfile's
-#      FROM lines (no registry is reachable from this machine);
-#   3. builds the real Dockerfile with `podman build --pull=never --network host`;
+#   2. checks every base image of the Dockerfile is pinned by digest
+#      (name:tag@sha256:...) and imports stand-in base images under the name:tag
+#      of each FROM line (no registry is reachable from this machine);
+#   3. builds the real Dockerfile with `podman build --pull=never --network host`,
+#      from a copy whose FROM lines drop the digests (a stand-in cannot have them);
 #   4. runs the image the way GitHub's runner runs a Docker action, against moto
 #      on 127.0.0.1, and checks the file commands, outputs and masking, for
 #      stored keys, GitHub OIDC, HTTPS through the image's CA bundle, a failure
@@ -508,7 +510,13 @@ declare -A SEEN=()
 for line in "${FROMS[@]}"; do
 	read -r img alias <<<"$line"
 	# FROM <an earlier stage>, FROM scratch or a second FROM of an image needs nothing new.
-	[[ -n ${SEEN[$img]:-} || $img == scratch ]] || import_standin "$img"
+	if [[ -z ${SEEN[$img]:-} && $img != scratch ]]; then
+		# A base image is pinned as name:tag@sha256:<digest> (the tag for readers and Dependabot).
+		[[ $img =~ ^[^@[:space:]]+:[^@:/[:space:]]+@sha256:[0-9a-f]{64}$ ]] ||
+			die "FROM $img: pin the base image by digest as name:tag@sha256:<digest> (see the Dockerfile's comments)"
+		# The stand-in answers to name:tag; the build copy drops the digest (below).
+		import_standin "${img%@*}"
+	fi
 	SEEN[$img]=1
 	[[ -z $alias ]] || SEEN[$alias]=1
 done
@@ -527,6 +535,11 @@ else
 	cp -a . "$SRC"
 	rm -rf "$SRC/.git"
 fi
+# The stand-ins carry the base images' name:tag but not their registry
+# digests, which podman would look up: the build copy's FROM lines (and act's,
+# which builds the same snapshot) drop the @sha256: part that step 2 checked.
+sed -i -E '/^[[:space:]]*[Ff][Rr][Oo][Mm][[:space:]]/ s/@sha256:[0-9a-f]{64}//' "$SRC/Dockerfile"
+grep -qiE '^[[:space:]]*FROM[[:space:]].*@sha256:' "$SRC/Dockerfile" && die "could not drop the digests from the build copy's FROM lines"
 git -C "$SRC" init -q -b main
 git -C "$SRC" add -A
 git -C "$SRC" -c user.name=image-test -c user.email=image-test@localhost commit -q --no-verify -m snapshot
