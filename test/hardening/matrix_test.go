@@ -248,18 +248,28 @@ func TestMatrix_throttled_account_every_job_deploys(t *testing.T) {
 	if totalThrottled == 0 || len(first) < matrixJobs/2 {
 		t.Fatalf("only %d throttled calls (%d jobs throttled): the matrix did not exceed the account limit", totalThrottled, len(first))
 	}
+	// Polls back off with equal jitter (half to all of a ceiling), so
+	// their first retries spread over at least a fifth of the median;
+	// mutating calls with full jitter (below a ceiling), so theirs spread
+	// over at least half of it.
 	p10, p50, p90 := pct(first, 10), pct(first, 50), pct(first, 90)
-	if p90-p10 < p50/2 {
-		t.Errorf("first-retry delays p10/p50/p90 %v/%v/%v: not spread (jobs retry in step)", p10, p50, p90)
+	if first[len(first)-1]-first[0] < p50/5 {
+		t.Errorf("first-retry delays %v: not spread (jobs retry in step)", first)
+	}
+	if len(firstMutating) < matrixJobs/3 {
+		t.Errorf("only %d jobs retried a throttled CreateChangeSet or ExecuteChangeSet", len(firstMutating))
+	} else if m10, m50, m90 := pct(firstMutating, 10), pct(firstMutating, 50), pct(firstMutating, 90); m90-m10 < m50/2 {
+		t.Errorf("first retries of mutating calls p10/p50/p90 %v/%v/%v: not spread (jobs retry in step)", m10, m50, m90)
 	}
 	mutating := throttled["CreateChangeSet"] + throttled["ExecuteChangeSet"] + throttled["DeleteChangeSet"]
 	t.Logf("matrix: %d/%d jobs deployed (%.0f%%); completion p50 %v, p99 %v, max %v", ok, matrixJobs, 100*float64(ok)/matrixJobs,
 		pct(times, 50).Round(10*time.Millisecond), pct(times, 99).Round(10*time.Millisecond), times[len(times)-1].Round(10*time.Millisecond))
-	t.Logf("matrix: %d CloudFormation calls, %d answered Throttling (%d of them mutating: %v); first-retry delay p10/p50/p90 %v/%v/%v over %d jobs",
+	t.Logf("matrix: %d CloudFormation calls, %d answered Throttling (%d of them mutating; by action %v); first-retry delay p10/p50/p90 %v/%v/%v over %d jobs",
 		len(calls), totalThrottled, mutating, throttled, p10.Round(time.Millisecond), p50.Round(time.Millisecond), p90.Round(time.Millisecond), len(first))
 	if len(firstMutating) > 0 {
-		t.Logf("matrix: first retry of a throttled CreateChangeSet/ExecuteChangeSet, over %d jobs: min %v, p50 %v, max %v",
-			len(firstMutating), firstMutating[0].Round(time.Millisecond), pct(firstMutating, 50).Round(time.Millisecond), firstMutating[len(firstMutating)-1].Round(time.Millisecond))
+		t.Logf("matrix: first retry of a throttled CreateChangeSet/ExecuteChangeSet, over %d jobs: min %v, p10/p50/p90 %v/%v/%v, max %v",
+			len(firstMutating), firstMutating[0].Round(time.Millisecond), pct(firstMutating, 10).Round(time.Millisecond), pct(firstMutating, 50).Round(time.Millisecond),
+			pct(firstMutating, 90).Round(time.Millisecond), firstMutating[len(firstMutating)-1].Round(time.Millisecond))
 	}
 }
 
