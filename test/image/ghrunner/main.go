@@ -23,10 +23,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+
+	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/actionrun"
 	"github.com/aws-assume-deploy/aws-assume-deploy/test/fakeaws"
@@ -131,61 +132,33 @@ func inputs(actionYML string, given []string, stdout io.Writer) error {
 
 type input struct{ name, def string }
 
-// declaredInputs reads the inputs block of action.yml. It understands the
-// subset this action's metadata uses (two-space indented names, one-line
-// scalar defaults) and refuses anything else rather than guess.
+// declaredInputs reads the inputs of action.yml, in order, with their
+// defaults, through the YAML library.
 func declaredInputs(path string) ([]input, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var out []input
-	inBlock := false
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimRight(sc.Text(), " \t")
-		trimmed := strings.TrimLeft(line, " ")
-		indent := len(line) - len(trimmed)
-		switch {
-		case line == "inputs:":
-			inBlock = true
-		case !inBlock || trimmed == "" || strings.HasPrefix(trimmed, "#"):
-		case indent == 0:
-			inBlock = false
-		case indent == 2 && strings.HasSuffix(trimmed, ":"):
-			out = append(out, input{name: strings.TrimSuffix(trimmed, ":")})
-		case indent == 4 && strings.HasPrefix(trimmed, "default:") && len(out) > 0:
-			v, err := scalar(strings.TrimSpace(strings.TrimPrefix(trimmed, "default:")))
-			if err != nil {
-				return nil, fmt.Errorf("%s:%d: default of %s: %w", path, n, out[len(out)-1].name, err)
-			}
-			out[len(out)-1].def = v
-		}
+	var doc struct {
+		Inputs yaml.Node `yaml:"inputs"`
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", path, err)
 	}
-	if len(out) == 0 {
+	if doc.Inputs.Kind != yaml.MappingNode || len(doc.Inputs.Content) == 0 {
 		return nil, fmt.Errorf("%s declares no inputs", path)
 	}
-	return out, nil
-}
-
-func scalar(v string) (string, error) {
-	switch {
-	case v == "" || strings.HasPrefix(v, "|") || strings.HasPrefix(v, ">"):
-		return "", fmt.Errorf("block scalars are not supported: %q", v)
-	case strings.HasPrefix(v, `"`):
-		return strconv.Unquote(v)
-	case strings.HasPrefix(v, "'"):
-		if len(v) < 2 || !strings.HasSuffix(v, "'") {
-			return "", fmt.Errorf("unterminated quote: %q", v)
+	var out []input
+	for i := 0; i+1 < len(doc.Inputs.Content); i += 2 {
+		var meta struct {
+			Default string `yaml:"default"`
 		}
-		return strings.ReplaceAll(v[1:len(v)-1], "''", "'"), nil
-	default:
-		return v, nil
+		if err := doc.Inputs.Content[i+1].Decode(&meta); err != nil {
+			return nil, fmt.Errorf("%s: input %s: %w", path, doc.Inputs.Content[i].Value, err)
+		}
+		out = append(out, input{name: doc.Inputs.Content[i].Value, def: meta.Default})
 	}
+	return out, nil
 }
 
 // oidcRequest is one line of the request log: what the action asked for,
