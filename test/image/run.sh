@@ -708,7 +708,8 @@ run_action() {
 	local rc=0 t0
 	t0=$(now_ms)
 	podman run "${args[@]}" "$IMAGE" >"$CASE_DIR/log" 2>&1 || rc=$?
-	say "case $CASE: exit $rc in $(($(now_ms) - t0)) ms"
+	LAST_MS=$(($(now_ms) - t0))
+	say "case $CASE: exit $rc in $LAST_MS ms"
 	if [[ $want == fail ]]; then
 		[[ $rc -ne 0 ]] || fail_case "exited 0, want a failure"
 	elif [[ $rc -ne $want ]]; then
@@ -802,6 +803,42 @@ say "case $CASE: $(grep '^::error' "$CASE_DIR/log" | grep -o 'x509: .*' | cut -c
 # job as AWS_CA_BUNDLE, a path the container can see (the workspace).
 run_action tls-aws-ca-bundle 0 "AWS_ENDPOINT_URL=$MOTO_TLS" "$NO_BUNDLE" AWS_CA_BUNDLE=/github/workspace/test-ca.pem -- "${KEYS_INPUTS[@]}"
 check_credentials eu-west-1
+
+# What a user waits for: the whole step as the runner runs a Docker action
+# (podman run of the built image: container start, the action, exit) beside
+# configure-aws-credentials as the runner runs a JavaScript action (node on
+# its bundle), stored keys against the same moto, alternating, 5 rounds.
+# Printed, not judged: this machine is shared and podman is not Docker.
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+CAC_DIR=$ROOT/../shared/peers/configure-aws-credentials
+STEP_MS=() CAC_MS=()
+for round in 1 2 3 4 5; do
+	run_action "step-timing-$round" 0 "AWS_ENDPOINT_URL=$MOTO" -- "${KEYS_INPUTS[@]}"
+	STEP_MS+=("$LAST_MS")
+	if [[ -f $CAC_DIR/dist/index.js ]] && command -v node >/dev/null; then
+		pdir=$WORK/cac-timing-$round
+		mkdir -p "$pdir/home"
+		: >"$pdir/env"
+		: >"$pdir/output"
+		"$GHR" inputs "$CAC_DIR/action.yml" aws-region=eu-west-1 "role-to-assume=$ROLE_ARN" \
+			"aws-access-key-id=$SRC_KEY_ID" "aws-secret-access-key=$SRC_SECRET" "sts-endpoint=$MOTO" >"$pdir/inputs"
+		pin=()
+		while IFS= read -r -d '' i; do pin+=("$i"); done <"$pdir/inputs"
+		t0=$(now_ms)
+		env -i PATH=/usr/bin:/bin HOME="$pdir/home" AWS_EC2_METADATA_DISABLED=true GITHUB_ENV="$pdir/env" GITHUB_OUTPUT="$pdir/output" \
+			GITHUB_REPOSITORY=aws-assume-deploy/aws-assume-deploy GITHUB_WORKFLOW=image GITHUB_ACTION=cac GITHUB_ACTOR=octocat \
+			GITHUB_SHA=0000000000000000000000000000000000000000 GITHUB_REF=refs/heads/main \
+			"${pin[@]}" node "$CAC_DIR/dist/index.js" >"$pdir/log" 2>&1 || say "configure-aws-credentials round $round failed: $(tail -n 2 "$pdir/log")"
+		CAC_MS+=("$(($(now_ms) - t0))")
+		grep -q AWS_SECRET_ACCESS_KEY "$pdir/env" || say "configure-aws-credentials round $round wrote no credentials"
+	fi
+done
+say "whole step, stored keys on moto, median of 5: this image under podman $(median "${STEP_MS[@]}") ms (${STEP_MS[*]})"
+if ((${#CAC_MS[@]})); then
+	say "whole step, stored keys on moto, median of 5: configure-aws-credentials under node $(median "${CAC_MS[@]}") ms (${CAC_MS[*]})"
+else
+	say "whole step: configure-aws-credentials not measured (no $CAC_DIR or node)"
+fi
 
 # No source of credentials: one error annotation, nothing exported.
 run_action no-credentials fail "AWS_ENDPOINT_URL=$MOTO" -- aws-region=eu-west-1 "role-to-assume=$ROLE_ARN"
