@@ -825,9 +825,12 @@ for round in 1 2 3 4 5; do
 		pin=()
 		while IFS= read -r -d '' i; do pin+=("$i"); done <"$pdir/inputs"
 		t0=$(now_ms)
-		env -i PATH=/usr/bin:/bin HOME="$pdir/home" AWS_EC2_METADATA_DISABLED=true GITHUB_ENV="$pdir/env" GITHUB_OUTPUT="$pdir/output" \
-			GITHUB_REPOSITORY=aws-assume-deploy/aws-assume-deploy GITHUB_WORKFLOW=image GITHUB_ACTION=cac GITHUB_ACTOR=octocat \
-			GITHUB_SHA=0000000000000000000000000000000000000000 GITHUB_REF=refs/heads/main \
+		# timeout: a peer that keeps retrying must not hold the image test.
+		timeout 60 env -i PATH=/usr/bin:/bin HOME="$pdir/home" AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null \
+			AWS_SHARED_CREDENTIALS_FILE=/dev/null GITHUB_ENV="$pdir/env" GITHUB_OUTPUT="$pdir/output" GITHUB_ACTIONS=true \
+			GITHUB_WORKSPACE="$pdir" GITHUB_REPOSITORY=aws-assume-deploy/aws-assume-deploy GITHUB_WORKFLOW=image GITHUB_ACTION=cac \
+			GITHUB_ACTOR=octocat GITHUB_SHA=0000000000000000000000000000000000000000 GITHUB_REF=refs/heads/main GITHUB_RUN_ID=1 \
+			GITHUB_RUN_ATTEMPT=1 GITHUB_JOB=image GITHUB_EVENT_NAME=push \
 			"${pin[@]}" node "$CAC_DIR/dist/index.js" >"$pdir/log" 2>&1 || say "configure-aws-credentials round $round failed: $(tail -n 2 "$pdir/log")"
 		CAC_MS+=("$(($(now_ms) - t0))")
 		grep -q AWS_SECRET_ACCESS_KEY "$pdir/env" || say "configure-aws-credentials round $round wrote no credentials"
