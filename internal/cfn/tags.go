@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/yamlsafe"
 )
 
 // Tag is a stack tag; CloudFormation propagates it to the stack's resources.
@@ -53,11 +55,15 @@ func ParseTags(value string) ([]Tag, error) {
 	if len(doc.Content) == 0 {
 		return nil, fmt.Errorf("holds no tags: %s", tagFormats)
 	}
-	root := deref(doc.Content[0])
+	// 50 tags are a few hundred nodes; aliases must not make them millions.
+	if err := yamlsafe.Check(&doc, 10_000); err != nil {
+		return nil, fmt.Errorf("uses YAML aliases that expand too far: write the tags out (%s)", tagFormats)
+	}
+	root := yamlsafe.Deref(doc.Content[0])
 	switch root.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(root.Content); i += 2 {
-			k, val := deref(root.Content[i]), deref(root.Content[i+1])
+			k, val := yamlsafe.Deref(root.Content[i]), yamlsafe.Deref(root.Content[i+1])
 			if k.Kind != yaml.ScalarNode {
 				return nil, fmt.Errorf("line %d: a tag key must be text: %s", k.Line, tagFormats)
 			}
@@ -69,7 +75,7 @@ func ParseTags(value string) ([]Tag, error) {
 		}
 	case yaml.SequenceNode:
 		for i, item := range root.Content {
-			t, err := tagItem(deref(item))
+			t, err := tagItem(yamlsafe.Deref(item))
 			if err != nil {
 				return nil, fmt.Errorf("item %d %w", i+1, err)
 			}
@@ -126,7 +132,7 @@ func tagItem(n *yaml.Node) (Tag, error) {
 	var t Tag
 	var hasKey, hasValue bool
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := deref(n.Content[i]), deref(n.Content[i+1])
+		k, val := yamlsafe.Deref(n.Content[i]), yamlsafe.Deref(n.Content[i+1])
 		text, ok := scalarValue(val)
 		switch {
 		case k.Value != "Key" && k.Value != "Value":

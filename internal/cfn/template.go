@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/yamlsafe"
 )
 
 // Template size limits of CloudFormation.
@@ -280,7 +282,7 @@ func templateJSONError(data []byte, err error) error {
 // maxYAMLNodes bounds the nodes a YAML template may expand to through
 // aliases. A 1 MB template without aliases has well under a million nodes;
 // an alias bomb (billion laughs) has billions.
-const maxYAMLNodes = 1_000_000
+const maxYAMLNodes = yamlsafe.MaxNodes
 
 // yamlParameterNames returns the entries of the top-level Parameters
 // mapping, with aliases and merge keys resolved. It refuses invalid YAML, a
@@ -291,13 +293,17 @@ func yamlParameterNames(data []byte) ([]declaredParameter, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("is not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	if len(doc.Content) == 0 || deref(doc.Content[0]).Kind != yaml.MappingNode {
+	if len(doc.Content) == 0 || yamlsafe.Deref(doc.Content[0]).Kind != yaml.MappingNode {
 		return nil, errors.New("is neither JSON nor YAML: expected a mapping with keys such as Resources:")
 	}
-	if _, err := (&expansion{size: map[*yaml.Node]int{}}).count(&doc); err != nil {
-		return nil, err
+	if err := yamlsafe.Check(&doc, maxYAMLNodes); err != nil {
+		var loop *yamlsafe.AliasLoopError
+		if errors.As(err, &loop) {
+			return nil, fmt.Errorf("has an alias *%s inside its own anchor (line %d): YAML cannot expand it", loop.Anchor.Anchor, loop.Anchor.Line)
+		}
+		return nil, fmt.Errorf("expands to more than %d nodes through YAML aliases (an alias bomb?): write the values out", maxYAMLNodes)
 	}
-	top, err := yamlEntries(deref(doc.Content[0]), "")
+	top, err := yamlEntries(yamlsafe.Deref(doc.Content[0]), "")
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +311,7 @@ func yamlParameterNames(data []byte) ([]declaredParameter, error) {
 	if i < 0 {
 		return nil, nil
 	}
-	section := deref(top[i].value)
+	section := yamlsafe.Deref(top[i].value)
 	switch {
 	case section.ShortTag() == "!!null":
 		return nil, nil
@@ -319,11 +325,11 @@ func yamlParameterNames(data []byte) ([]declaredParameter, error) {
 	var names []declaredParameter
 	for _, p := range params {
 		d := declaredParameter{name: p.key}
-		if v := deref(p.value); v.Kind == yaml.MappingNode {
+		if v := yamlsafe.Deref(p.value); v.Kind == yaml.MappingNode {
 			// A broken declaration is CloudFormation's to report.
 			fields, _ := yamlEntries(v, "property of parameter")
 			for _, f := range fields {
-				if fv := deref(f.value); f.key == "NoEcho" && fv.Kind == yaml.ScalarNode {
+				if fv := yamlsafe.Deref(f.value); f.key == "NoEcho" && fv.Kind == yaml.ScalarNode {
 					d.noEcho = isTrue(fv.Value)
 				}
 			}
@@ -347,12 +353,12 @@ func yamlEntries(m *yaml.Node, section string) ([]yamlEntry, error) {
 	var out, merged []yamlEntry
 	lines := map[string]int{}
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := deref(m.Content[i]), m.Content[i+1]
+		k, v := yamlsafe.Deref(m.Content[i]), m.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
 			return nil, fmt.Errorf("has a key that is not a plain name (line %d)", k.Line)
 		}
 		if k.ShortTag() == "!!merge" {
-			more, err := yamlMerge(deref(v))
+			more, err := yamlMerge(yamlsafe.Deref(v))
 			if err != nil {
 				return nil, err
 			}
@@ -383,7 +389,7 @@ func yamlMerge(v *yaml.Node) ([]yamlEntry, error) {
 	}
 	var out []yamlEntry
 	for _, s := range sources {
-		s = deref(s)
+		s = yamlsafe.Deref(s)
 		if s.Kind != yaml.MappingNode {
 			return nil, fmt.Errorf("has a merge key (<<) whose value is not a mapping (line %d)", s.Line)
 		}
@@ -394,47 +400,4 @@ func yamlMerge(v *yaml.Node) ([]yamlEntry, error) {
 		out = append(out, more...)
 	}
 	return out, nil
-}
-
-// deref follows an alias to its anchored node. yaml.v3 keeps aliases as
-// pointers, so reading a node never expands anything.
-func deref(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
-
-// expansion counts the nodes a document would have with every alias
-// expanded, in time linear in its size: only anchored nodes can be reached
-// twice, and their sizes are remembered.
-type expansion struct {
-	size map[*yaml.Node]int // anchored nodes: expanded size, or -1 while counting
-}
-
-func (e *expansion) count(n *yaml.Node) (int, error) {
-	n = deref(n)
-	if n.Anchor != "" {
-		switch s, ok := e.size[n]; {
-		case ok && s < 0:
-			return 0, fmt.Errorf("has an alias *%s inside its own anchor (line %d): YAML cannot expand it", n.Anchor, n.Line)
-		case ok:
-			return s, nil
-		}
-		e.size[n] = -1
-	}
-	total := 1
-	for _, c := range n.Content {
-		s, err := e.count(c)
-		if err != nil {
-			return 0, err
-		}
-		if total += s; total > maxYAMLNodes {
-			return 0, fmt.Errorf("expands to more than %d nodes through YAML aliases (an alias bomb?): write the values out", maxYAMLNodes)
-		}
-	}
-	if n.Anchor != "" {
-		e.size[n] = total
-	}
-	return total, nil
 }

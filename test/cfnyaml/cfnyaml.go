@@ -12,6 +12,7 @@ package cfnyaml
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -19,12 +20,14 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/aws-assume-deploy/aws-assume-deploy/internal/yamlsafe"
 )
 
 // maxNodes bounds the nodes a document may expand to through aliases: a
 // 1 MB template without aliases has fewer, an alias bomb (billion laughs)
 // has billions.
-const maxNodes = 1_000_000
+const maxNodes = yamlsafe.MaxNodes
 
 // Error is a template the decoder refuses.
 type Error struct {
@@ -51,7 +54,15 @@ func ToJSON(body []byte) ([]byte, error) {
 	if len(doc.Content) == 0 {
 		return []byte("null"), nil
 	}
-	if _, err := (&expansion{size: map[*yaml.Node]int{}}).count(&doc); err != nil {
+	if err := yamlsafe.Check(&doc, maxNodes); err != nil {
+		var loop *yamlsafe.AliasLoopError
+		var large *yamlsafe.TooLargeError
+		switch {
+		case errors.As(err, &loop):
+			return nil, fail(loop.Alias, "alias *%s is inside its own anchor", loop.Anchor.Anchor)
+		case errors.As(err, &large):
+			return nil, fail(large.Node, "the template expands to more than %d nodes through aliases (an alias bomb?)", maxNodes)
+		}
 		return nil, err
 	}
 	var c converter
@@ -78,43 +89,6 @@ func syntaxError(body []byte, err error) *Error {
 	return &Error{Line: line, Column: column, Msg: strings.TrimPrefix(msg, m[0][len("yaml: "):])}
 }
 
-// expansion counts the nodes a document has with every alias expanded, in
-// time linear in its size: only anchored nodes can be reached twice, and
-// their sizes are remembered. It runs before the conversion, so an alias
-// bomb or an alias inside its own anchor fails at once.
-type expansion struct {
-	size map[*yaml.Node]int // anchored nodes: expanded size, or -1 while counting
-}
-
-func (e *expansion) count(n *yaml.Node) (int, error) {
-	if n.Kind == yaml.AliasNode {
-		if e.size[n.Alias] < 0 {
-			return 0, fail(n, "alias *%s is inside its own anchor", n.Value)
-		}
-		return e.count(n.Alias)
-	}
-	if s, ok := e.size[n]; ok {
-		return s, nil
-	}
-	if n.Anchor != "" {
-		e.size[n] = -1
-	}
-	total := 1
-	for _, c := range n.Content {
-		s, err := e.count(c)
-		if err != nil {
-			return 0, err
-		}
-		if total += s; total > maxNodes {
-			return 0, fail(n, "the template expands to more than %d nodes through aliases (an alias bomb?)", maxNodes)
-		}
-	}
-	if n.Anchor != "" {
-		e.size[n] = total
-	}
-	return total, nil
-}
-
 type converter struct {
 	out bytes.Buffer
 }
@@ -124,7 +98,7 @@ func fail(n *yaml.Node, format string, args ...any) *Error {
 }
 
 func (c *converter) value(n *yaml.Node) error {
-	n = deref(n)
+	n = yamlsafe.Deref(n)
 	if fn, ok := intrinsic(n.Tag); ok {
 		c.out.WriteString(`{` + quote(fn) + `:`)
 		var err error
@@ -208,7 +182,7 @@ func (c *converter) mappingEntries(m *yaml.Node) ([]entry, error) {
 	var out, merged []entry
 	lines := map[string]int{}
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := deref(m.Content[i]), m.Content[i+1]
+		k, v := yamlsafe.Deref(m.Content[i]), m.Content[i+1]
 		switch {
 		case k.Kind != yaml.ScalarNode || k.ShortTag() == "!!null":
 			return nil, fail(k, "a mapping key must be a plain name")
@@ -238,12 +212,12 @@ func (c *converter) mappingEntries(m *yaml.Node) ([]entry, error) {
 // mergeEntries reads the value of a merge key: a mapping or a list of them.
 func (c *converter) mergeEntries(v *yaml.Node) ([]entry, error) {
 	sources := []*yaml.Node{v}
-	if deref(v).Kind == yaml.SequenceNode {
-		sources = deref(v).Content
+	if yamlsafe.Deref(v).Kind == yaml.SequenceNode {
+		sources = yamlsafe.Deref(v).Content
 	}
 	var out []entry
 	for _, s := range sources {
-		s = deref(s)
+		s = yamlsafe.Deref(s)
 		if s.Kind != yaml.MappingNode {
 			return nil, fail(s, "a merge key (<<) takes a mapping or a list of them")
 		}
@@ -254,13 +228,6 @@ func (c *converter) mergeEntries(v *yaml.Node) ([]entry, error) {
 		out = append(out, more...)
 	}
 	return out, nil
-}
-
-func deref(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
 }
 
 // scalar renders a plain scalar as yaml.v3 resolves it: null, booleans and
