@@ -307,11 +307,11 @@ func yamlParameterNames(data []byte) ([]declaredParameter, error) {
 	if err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(top, func(e yamlEntry) bool { return e.key == "Parameters" })
+	i := slices.IndexFunc(top, func(e yamlsafe.Entry) bool { return e.Key == "Parameters" })
 	if i < 0 {
 		return nil, nil
 	}
-	section := yamlsafe.Deref(top[i].value)
+	section := yamlsafe.Deref(top[i].Value)
 	switch {
 	case section.ShortTag() == "!!null":
 		return nil, nil
@@ -324,12 +324,12 @@ func yamlParameterNames(data []byte) ([]declaredParameter, error) {
 	}
 	var names []declaredParameter
 	for _, p := range params {
-		d := declaredParameter{name: p.key}
-		if v := yamlsafe.Deref(p.value); v.Kind == yaml.MappingNode {
+		d := declaredParameter{name: p.Key}
+		if v := yamlsafe.Deref(p.Value); v.Kind == yaml.MappingNode {
 			// A broken declaration is CloudFormation's to report.
 			fields, _ := yamlEntries(v, "property of parameter")
 			for _, f := range fields {
-				if fv := yamlsafe.Deref(f.value); f.key == "NoEcho" && fv.Kind == yaml.ScalarNode {
+				if fv := yamlsafe.Deref(f.Value); f.Key == "NoEcho" && fv.Kind == yaml.ScalarNode {
 					d.noEcho = isTrue(fv.Value)
 				}
 			}
@@ -339,65 +339,21 @@ func yamlParameterNames(data []byte) ([]declaredParameter, error) {
 	return names, nil
 }
 
-type yamlEntry struct {
-	key   string
-	line  int
-	value *yaml.Node
-}
-
-// yamlEntries lists a mapping's entries with merge keys (<<) resolved as
-// YAML defines them: keys written in the mapping win over merged ones, and
-// earlier merged mappings win over later ones. A key written twice is an
-// error; section names it ("" for the top level).
-func yamlEntries(m *yaml.Node, section string) ([]yamlEntry, error) {
-	var out, merged []yamlEntry
-	lines := map[string]int{}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := yamlsafe.Deref(m.Content[i]), m.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			return nil, fmt.Errorf("has a key that is not a plain name (line %d)", k.Line)
-		}
-		if k.ShortTag() == "!!merge" {
-			more, err := yamlMerge(yamlsafe.Deref(v))
-			if err != nil {
-				return nil, err
-			}
-			merged = append(merged, more...)
-			continue
-		}
-		if first, dup := lines[k.Value]; dup {
-			return nil, duplicateKey(section, k.Value, first, k.Line)
-		}
-		lines[k.Value] = k.Line
-		out = append(out, yamlEntry{key: k.Value, line: k.Line, value: v})
+// yamlEntries lists a mapping's entries (merge keys resolved, a key written
+// twice refused), with errors in the template's words; section names the
+// mapping ("" for the top level).
+func yamlEntries(m *yaml.Node, section string) ([]yamlsafe.Entry, error) {
+	es, err := yamlsafe.Entries(m)
+	var dup *yamlsafe.DuplicateKeyError
+	var key *yamlsafe.KeyError
+	var merge *yamlsafe.MergeError
+	switch {
+	case errors.As(err, &dup):
+		return nil, duplicateKey(section, dup.Key, dup.First, dup.Again.Line)
+	case errors.As(err, &key):
+		return nil, fmt.Errorf("has a key that is not a plain name (line %d)", key.Node.Line)
+	case errors.As(err, &merge):
+		return nil, fmt.Errorf("has a merge key (<<) whose value is not a mapping (line %d)", merge.Node.Line)
 	}
-	for _, e := range merged {
-		if _, written := lines[e.key]; !written {
-			lines[e.key] = e.line
-			out = append(out, e)
-		}
-	}
-	return out, nil
-}
-
-// yamlMerge returns the entries a merge key brings in: one mapping or a
-// sequence of them.
-func yamlMerge(v *yaml.Node) ([]yamlEntry, error) {
-	sources := []*yaml.Node{v}
-	if v.Kind == yaml.SequenceNode {
-		sources = v.Content
-	}
-	var out []yamlEntry
-	for _, s := range sources {
-		s = yamlsafe.Deref(s)
-		if s.Kind != yaml.MappingNode {
-			return nil, fmt.Errorf("has a merge key (<<) whose value is not a mapping (line %d)", s.Line)
-		}
-		more, err := yamlEntries(s, "merged key")
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, more...)
-	}
-	return out, nil
+	return es, err
 }

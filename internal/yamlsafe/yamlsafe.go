@@ -81,3 +81,95 @@ func (e *expansion) count(n *yaml.Node) (int, error) {
 	}
 	return total, nil
 }
+
+// Entry is one key of a mapping and its value.
+type Entry struct {
+	Key   string
+	Line  int
+	Value *yaml.Node
+}
+
+// DuplicateKeyError is a key written twice in one mapping: YAML loaders keep
+// one silently, which can drop a parameter or a policy condition.
+type DuplicateKeyError struct {
+	Key   string
+	First int        // line of the first
+	Again *yaml.Node // the second key
+}
+
+func (e *DuplicateKeyError) Error() string {
+	return fmt.Sprintf("duplicate key %q (lines %d and %d)", e.Key, e.First, e.Again.Line)
+}
+
+// KeyError is a mapping key that is not a plain name (null, a sequence, a
+// mapping).
+type KeyError struct{ Node *yaml.Node }
+
+func (e *KeyError) Error() string {
+	return fmt.Sprintf("a mapping key must be a plain name (line %d)", e.Node.Line)
+}
+
+// MergeError is a merge key (<<) whose value is not a mapping or a list of
+// them.
+type MergeError struct{ Node *yaml.Node }
+
+func (e *MergeError) Error() string {
+	return fmt.Sprintf("a merge key (<<) takes a mapping or a list of them (line %d)", e.Node.Line)
+}
+
+// Entries lists a mapping's entries with merge keys resolved as YAML defines
+// them: keys written in the mapping win over merged ones, and earlier merged
+// mappings over later ones. A key written twice is an error. Run Check on
+// the document first: merges follow aliases.
+func Entries(m *yaml.Node) ([]Entry, error) {
+	var out, merged []Entry
+	lines := map[string]int{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := Deref(m.Content[i]), m.Content[i+1]
+		switch {
+		case k.Kind != yaml.ScalarNode || k.ShortTag() == "!!null":
+			return nil, &KeyError{Node: k}
+		case k.ShortTag() == "!!merge":
+			more, err := mergeEntries(v)
+			if err != nil {
+				return nil, err
+			}
+			merged = append(merged, more...)
+			continue
+		}
+		if first, dup := lines[k.Value]; dup {
+			return nil, &DuplicateKeyError{Key: k.Value, First: first, Again: k}
+		}
+		lines[k.Value] = k.Line
+		out = append(out, Entry{Key: k.Value, Line: k.Line, Value: v})
+	}
+	for _, e := range merged {
+		if _, written := lines[e.Key]; !written {
+			lines[e.Key] = e.Line
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// mergeEntries reads the value of a merge key: a mapping or a list of them.
+func mergeEntries(v *yaml.Node) ([]Entry, error) {
+	v = Deref(v)
+	sources := []*yaml.Node{v}
+	if v.Kind == yaml.SequenceNode {
+		sources = v.Content
+	}
+	var out []Entry
+	for _, s := range sources {
+		s = Deref(s)
+		if s.Kind != yaml.MappingNode {
+			return nil, &MergeError{Node: s}
+		}
+		more, err := Entries(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
+	}
+	return out, nil
+}

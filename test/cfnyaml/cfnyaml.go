@@ -158,8 +158,8 @@ func (c *converter) collection(n *yaml.Node) error {
 			if i > 0 {
 				c.out.WriteByte(',')
 			}
-			c.out.WriteString(quote(e.key) + ":")
-			if err := c.value(e.value); err != nil {
+			c.out.WriteString(quote(e.Key) + ":")
+			if err := c.value(e.Value); err != nil {
 				return err
 			}
 		}
@@ -169,65 +169,23 @@ func (c *converter) collection(n *yaml.Node) error {
 	return fail(n, "unexpected YAML node kind %v", n.Kind)
 }
 
-type entry struct {
-	key   string
-	line  int
-	value *yaml.Node
-}
-
-// mappingEntries resolves merge keys as YAML defines them (keys written in
-// the mapping win, then earlier merged mappings) and refuses a key written
-// twice: YAML loaders keep one silently, which can drop a policy condition.
-func (c *converter) mappingEntries(m *yaml.Node) ([]entry, error) {
-	var out, merged []entry
-	lines := map[string]int{}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := yamlsafe.Deref(m.Content[i]), m.Content[i+1]
-		switch {
-		case k.Kind != yaml.ScalarNode || k.ShortTag() == "!!null":
-			return nil, fail(k, "a mapping key must be a plain name")
-		case k.ShortTag() == "!!merge":
-			more, err := c.mergeEntries(v)
-			if err != nil {
-				return nil, err
-			}
-			merged = append(merged, more...)
-			continue
-		}
-		if first, dup := lines[k.Value]; dup {
-			return nil, fail(k, "duplicate key %q (first at line %d)", k.Value, first)
-		}
-		lines[k.Value] = k.Line
-		out = append(out, entry{key: k.Value, line: k.Line, value: v})
+// mappingEntries resolves merge keys as YAML defines them and refuses a
+// key written twice: YAML loaders keep one silently, which can drop a policy
+// condition.
+func (c *converter) mappingEntries(m *yaml.Node) ([]yamlsafe.Entry, error) {
+	es, err := yamlsafe.Entries(m)
+	var dup *yamlsafe.DuplicateKeyError
+	var key *yamlsafe.KeyError
+	var merge *yamlsafe.MergeError
+	switch {
+	case errors.As(err, &dup):
+		return nil, fail(dup.Again, "duplicate key %q (first at line %d)", dup.Key, dup.First)
+	case errors.As(err, &key):
+		return nil, fail(key.Node, "a mapping key must be a plain name")
+	case errors.As(err, &merge):
+		return nil, fail(merge.Node, "a merge key (<<) takes a mapping or a list of them")
 	}
-	for _, e := range merged {
-		if _, written := lines[e.key]; !written {
-			lines[e.key] = e.line
-			out = append(out, e)
-		}
-	}
-	return out, nil
-}
-
-// mergeEntries reads the value of a merge key: a mapping or a list of them.
-func (c *converter) mergeEntries(v *yaml.Node) ([]entry, error) {
-	sources := []*yaml.Node{v}
-	if yamlsafe.Deref(v).Kind == yaml.SequenceNode {
-		sources = yamlsafe.Deref(v).Content
-	}
-	var out []entry
-	for _, s := range sources {
-		s = yamlsafe.Deref(s)
-		if s.Kind != yaml.MappingNode {
-			return nil, fail(s, "a merge key (<<) takes a mapping or a list of them")
-		}
-		more, err := c.mappingEntries(s)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, more...)
-	}
-	return out, nil
+	return es, err
 }
 
 // scalar renders a plain scalar as yaml.v3 resolves it: null, booleans and
